@@ -1,0 +1,56 @@
+# atlas-vllm: `make demo` runs the deploy on a sandbox fleet; `make test` runs every check.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.setup-done
+SIM := $(BIN)/atlas-sim
+NODES ?= 2
+OS ?= ubuntu22.04,openeuler22.03
+KEEP ?= 0
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: help setup demo test lint unit sandbox-test molecule clean
+
+help:
+	@echo "make demo   - boot a sandbox fleet ($(NODES) nodes), deploy, show the result (KEEP=1 keeps the fleet)"
+	@echo "make test   - lint, unit tests, sandbox tests and Molecule scenarios"
+	@echo "make setup  - create or refresh .venv (Python tools, Ansible collections, Debian packages)"
+	@echo "make lint   - ansible-lint (production profile) and ruff"
+	@echo "make clean  - stop any sandbox fleet and remove .venv, build/ and caches"
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/install_collections.py scripts/host-packages.txt
+	@scripts/install-host-packages.sh
+	@test -x $(BIN)/python || { echo "creating $(VENV)"; python3 -m venv $(VENV); }
+	@echo "installing Python packages into $(VENV) (first run: about a minute)"
+	@$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	@$(BIN)/python scripts/install_collections.py
+	@touch $@
+
+demo: setup
+	@$(SIM) up --nodes $(NODES) --os $(OS)
+	@set -e; trap '[ "$(KEEP)" = 1 ] || $(SIM) down' EXIT; \
+	  $(SIM) run -- ansible-playbook deploy.yml -i "$$($(SIM) inventory)"; \
+	  [ "$(KEEP)" = 1 ] && echo "fleet kept: $(SIM) status / $(SIM) down" || true
+
+test: lint unit sandbox-test molecule
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ansible-lint --profile production --offline
+
+unit: setup
+	$(BIN)/pytest tests/unit
+
+sandbox-test: setup
+	$(BIN)/pytest tests/integration
+
+molecule: setup
+	$(BIN)/molecule test --all
+
+clean:
+	-@test -x $(SIM) && $(SIM) down
+	rm -rf $(VENV) build .cache .pytest_cache .ruff_cache

@@ -1,0 +1,171 @@
+"""Bringing the whole fleet up and down, and describing it (status, inventory)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import yaml
+
+from . import hardware, host, mirror, net, paths, rootfs
+from .identity import IDENTITIES
+from .proc import SimError, run
+from .spec import FleetSpec
+
+Progress = Callable[[str], None]
+
+
+def load_record() -> dict | None:
+    try:
+        return json.loads(paths.fleet_file().read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def alive(record: dict) -> bool:
+    return all(host.init_pid(node["name"]) is not None for node in record["hosts"])
+
+
+def up(spec: FleetSpec, progress: Progress) -> dict:
+    record = load_record()
+    if record is not None:
+        diff = spec.differences(record["spec"])
+        if alive(record):
+            if diff:
+                raise SimError("a different fleet is up (" + "; ".join(diff) + "): run 'atlas-sim down' first")
+            progress(f"fleet of {spec.nodes} node(s) already up; nothing to do")
+            return record
+        progress("found a fleet left half-up by an earlier run; cleaning it first")
+    down(progress, quiet_if_empty=True)
+
+    root = rootfs.ensure(progress)
+    mirror_root = mirror.ensure(progress)
+    names = spec.names()
+    paths.run_dir().mkdir(parents=True, exist_ok=True)
+    _make_keys(names)
+    progress(f"creating the lab network and {len(names)} node namespaces")
+    net.add_blackholes()
+    net.create_lab()
+    nodes = []
+    hosts_file = _hosts_file(names)
+    pubkey = paths.ssh_key().with_suffix(".pub").read_text()
+    for index, name in enumerate(names, start=1):
+        layer = hardware.node_layer(name, index, spec.profiles[index - 1], spec.load_seconds)
+        net.create_node(name, index, layer.fabric)
+        host.prepare(name, net.node_ip(index), IDENTITIES[spec.os[index - 1]], hosts_file, pubkey,
+                     layer.files, layer.devices)
+        nodes.append({"name": name, "ip": net.node_ip(index), "os": spec.os[index - 1],
+                      "profile": spec.profiles[index - 1]})
+    record = {"spec": spec.to_dict(), "hosts": nodes}
+    paths.fleet_file().write_text(json.dumps(record, indent=2) + "\n")
+    progress(f"booting {len(names)} node(s)")
+    for name in names:
+        host.launch(name, root, mirror_root)
+    for name in names:
+        host.wait_for_init(name)
+    _wait_sshd([node["ip"] for node in nodes], progress)
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        states = dict(zip(names, pool.map(host.wait_running, names), strict=True))
+    for name, state in states.items():
+        if state != "running":
+            progress(f"{name}: systemd is {state}; failed units: {', '.join(host.failed_units(name))}")
+    write_inventory(record)
+    progress(f"fleet up: {', '.join(names)} (inventory: {paths.inventory_file()})")
+    return record
+
+
+def _make_keys(names: list[str]) -> None:
+    key = paths.ssh_key()
+    if not key.exists():
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "atlas-sim", "-f", str(key)])
+    keys_dir = paths.run_dir() / "hostkeys"
+    for name in names:
+        target = keys_dir / name
+        if not (target / "ssh_host_ed25519_key").exists():
+            target.mkdir(parents=True, exist_ok=True)
+            run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{name}",
+                 "-f", str(target / "ssh_host_ed25519_key")])
+
+
+def _hosts_file(names: list[str]) -> str:
+    lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback",
+             f"{net.LAB_MGMT_IP}\tlab"]
+    lines += [f"{net.node_ip(i)}\t{name}" for i, name in enumerate(names, start=1)]
+    return "\n".join(lines) + "\n"
+
+
+def _wait_sshd(addresses: list[str], progress: Progress, timeout: float = 60.0) -> None:
+    argv = ["nsenter", f"--net={net.NETNS_DIR / net.LAB}", sys.executable, "-m", "atlas_sim.waitports",
+            str(timeout), *addresses]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[1])
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        progress(line.strip())
+    if proc.wait() != 0:
+        raise SimError("some nodes' sshd never answered; see the lines above and build/sandbox/run/hosts/*/boot.log")
+
+
+def down(progress: Progress, quiet_if_empty: bool = False) -> None:
+    """Remove every namespace, mount, cgroup, process and file that up made; safe when nothing is up."""
+    hosts_dir = paths.run_dir() / "hosts"
+    names = sorted(p.name for p in hosts_dir.iterdir()) if hosts_dir.is_dir() else []
+    namespaces = net.our_namespaces()
+    if not names and not namespaces and not quiet_if_empty:
+        progress("nothing is up")
+    for name in names:
+        host.stop(name)
+    for name in names:
+        host.remove_cgroup(name)
+    if host.CGROUP_PARENT.is_dir() and not any(p.is_dir() for p in host.CGROUP_PARENT.iterdir()):
+        host.CGROUP_PARENT.rmdir()
+    for ns in namespaces:
+        net.delete_netns(ns)
+    net.remove_blackholes()
+    if paths.run_dir().exists():
+        shutil.rmtree(paths.run_dir())
+    paths.inventory_file().unlink(missing_ok=True)
+    if names or namespaces:
+        progress(f"fleet down: removed {len(names)} node(s) and {len(namespaces)} namespace(s)")
+
+
+def status() -> list[dict]:
+    record = load_record()
+    if record is None:
+        return []
+    return [{**node, "running": host.init_pid(node["name"]) is not None} for node in record["hosts"]]
+
+
+def ssh_common_args() -> str:
+    relay = Path(__file__).with_name("relay.py")
+    proxy = f"nsenter --net={net.NETNS_DIR / net.LAB} {sys.executable} {relay} %h %p"
+    known = paths.run_dir() / "known_hosts"
+    return (f"-o ProxyCommand='{proxy}' -o UserKnownHostsFile={known} -o StrictHostKeyChecking=yes "
+            "-o PasswordAuthentication=no")
+
+
+def write_inventory(record: dict) -> Path:
+    known = paths.run_dir() / "known_hosts"
+    known.write_text("".join(
+        f"{node['ip']} " + " ".join(
+            (paths.run_dir() / "hostkeys" / node["name"] / "ssh_host_ed25519_key.pub").read_text().split()[:2]) + "\n"
+        for node in record["hosts"]))
+    inventory = {
+        "atlas_nodes": {
+            "hosts": {node["name"]: {"ansible_host": node["ip"]} for node in record["hosts"]},
+            "vars": {
+                "ansible_user": "root",
+                "ansible_ssh_private_key_file": str(paths.ssh_key()),
+                "ansible_ssh_common_args": ssh_common_args(),
+                "ansible_python_interpreter": "/usr/bin/python3",
+            },
+        }
+    }
+    target = paths.inventory_file()
+    header = "# Generated by atlas-sim up: connection facts only. Deploy settings live in group_vars/ beside it.\n"
+    target.write_text(header + yaml.safe_dump(inventory, sort_keys=False))
+    return target

@@ -1,0 +1,51 @@
+"""OS identities a sandbox node can carry: what Ansible's fact gathering reads to name the OS."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .mirror import APT_SOURCE, DNF_REPO
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    files: dict[str, str]
+    # Files of the shared rootfs this identity must not have (hidden with overlay whiteouts).
+    hidden: tuple[str, ...]
+
+
+UBUNTU_2204 = Identity(
+    name="ubuntu22.04",
+    files={
+        "/etc/os-release": (
+            'PRETTY_NAME="Ubuntu 22.04.4 LTS"\nNAME="Ubuntu"\nVERSION_ID="22.04"\n'
+            'VERSION="22.04.4 LTS (Jammy Jellyfish)"\nVERSION_CODENAME=jammy\nID=ubuntu\nID_LIKE=debian\n'
+            'HOME_URL="https://www.ubuntu.com/"\nUBUNTU_CODENAME=jammy\n'
+        ),
+        "/etc/lsb-release": (
+            "DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE=22.04\nDISTRIB_CODENAME=jammy\n"
+            'DISTRIB_DESCRIPTION="Ubuntu 22.04.4 LTS"\n'
+        ),
+        "/etc/apt/sources.list.d/atlas-mirror.list": APT_SOURCE,
+    },
+    # An Ubuntu host has no dnf; leaving it would let a role pass on the wrong package manager.
+    hidden=("/usr/bin/dnf", "/usr/bin/dnf-3", "/usr/bin/yum"),
+)
+
+OPENEULER_2203 = Identity(
+    name="openeuler22.03",
+    files={
+        "/etc/os-release": (
+            'NAME="openEuler"\nVERSION="22.03 LTS"\nID="openEuler"\nVERSION_ID="22.03"\n'
+            'PRETTY_NAME="openEuler 22.03 LTS"\nANSI_COLOR="0;31"\n'
+        ),
+        "/etc/openEuler-release": "openEuler release 22.03 (LTS)\n",
+        "/etc/yum.repos.d/atlas-mirror.repo": DNF_REPO,
+    },
+    # apt would make a RedHat-family host pass Debian-only code paths.
+    hidden=("/usr/bin/apt", "/usr/bin/apt-get", "/etc/debian_version", "/etc/lsb-release"),
+)
+
+IDENTITIES = {identity.name: identity for identity in (UBUNTU_2204, OPENEULER_2203)}
+DEFAULT_OS = UBUNTU_2204.name
