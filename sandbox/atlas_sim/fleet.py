@@ -113,13 +113,18 @@ def _wait_sshd(addresses: list[str], progress: Progress, timeout: float = 60.0) 
 def down(progress: Progress, quiet_if_empty: bool = False) -> None:
     """Remove every namespace, mount, cgroup, process and file that up made; safe when nothing is up."""
     hosts_dir = paths.run_dir() / "hosts"
+    for name, pid in host.orphan_launchers().items():
+        if host.launcher_pid(name) is None:
+            progress(f"{name}: found its launcher {pid} without a pid file; stopping it")
+            host.adopt(name, pid)
     names = sorted(p.name for p in hosts_dir.iterdir()) if hosts_dir.is_dir() else []
     namespaces = net.our_namespaces()
     if not names and not namespaces and not quiet_if_empty:
         progress("nothing is up")
     for name in names:
         host.stop(name)
-    for name in names:
+    stale_cgroups = [p.name for p in host.CGROUP_PARENT.iterdir() if p.is_dir()] if host.CGROUP_PARENT.is_dir() else []
+    for name in sorted(set(names) | set(stale_cgroups)):
         host.remove_cgroup(name)
     if host.CGROUP_PARENT.is_dir() and not any(p.is_dir() for p in host.CGROUP_PARENT.iterdir()):
         host.CGROUP_PARENT.rmdir()

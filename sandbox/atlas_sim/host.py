@@ -102,6 +102,31 @@ def _is_our_launcher(pid: int, name: str) -> bool:
     return pid > 1 and "unshare" in cmd and str(BOOT_SCRIPT) in cmd and str(paths.host_dir(name)) in cmd
 
 
+def orphan_launchers() -> dict[str, int]:
+    """Launchers of ours whose pid files are gone (a run killed mid-way, or a deleted run dir).
+
+    A process counts as ours only if its command line is `unshare ... node_boot.sh <our host dir>`.
+    """
+    found = {}
+    hosts_root = str(paths.run_dir() / "hosts") + "/"
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) <= 1:
+            continue
+        cmd = _cmdline(int(entry.name))
+        if cmd[:1] == ["unshare"] and str(BOOT_SCRIPT) in cmd:
+            host_dirs = [arg for arg in cmd if arg.startswith(hosts_root)]
+            if host_dirs:
+                found[Path(host_dirs[0]).name] = int(entry.name)
+    return found
+
+
+def adopt(name: str, pid: int) -> None:
+    """Record an orphan launcher's pid so that stop() can verify and stop it like any other."""
+    hdir = paths.host_dir(name)
+    hdir.mkdir(parents=True, exist_ok=True)
+    (hdir / "launcher.pid").write_text(f"{pid}\n")
+
+
 def launcher_pid(name: str) -> int | None:
     pid_file = paths.host_dir(name) / "launcher.pid"
     try:

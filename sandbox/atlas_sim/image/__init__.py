@@ -1,0 +1,1 @@
+"""The simulated vLLM-Ascend container image: the `vllm` command (vllm_sim) and the docker-archive builder."""

@@ -1,0 +1,107 @@
+"""Tracebacks as the real image prints them when start-up or serving fails.
+
+Paths follow the real image: vLLM and vllm-ascend are editable installs under /vllm-workspace, Python lives in
+/usr/local/python3.11.13 (the CANN base image). Operators and log parsers match on the last lines, which carry
+vLLM's exact error texts.
+"""
+
+from __future__ import annotations
+
+import sys
+
+PY = "/usr/local/python3.11.13/lib/python3.11"
+SITE = f"{PY}/site-packages"
+VLLM = "/vllm-workspace/vllm/vllm"
+ASCEND = "/vllm-workspace/vllm-ascend/vllm_ascend"
+
+Frame = tuple[str, int, str, str]
+
+# Shared frames from `vllm serve` down to engine-config creation in the API server process.
+SERVE_TO_CONFIG: list[Frame] = [
+    ("/usr/local/python3.11.13/bin/vllm", 8, "<module>", "sys.exit(main())"),
+    (f"{VLLM}/entrypoints/cli/main.py", 54, "main", "args.dispatch_function(args)"),
+    (f"{VLLM}/entrypoints/cli/serve.py", 57, "cmd", "uvloop.run(run_server(args))"),
+    (f"{SITE}/uvloop/__init__.py", 105, "run", "return runner.run(wrapper())"),
+    (f"{PY}/asyncio/runners.py", 118, "run", "return self._loop.run_until_complete(task)"),
+    ("uvloop/loop.pyx", 1518, "uvloop.loop.Loop.run_until_complete", ""),
+    (f"{SITE}/uvloop/__init__.py", 61, "wrapper", "return await main"),
+    (f"{VLLM}/entrypoints/openai/api_server.py", 1884, "run_server",
+     "await run_server_worker(listen_address, sock, args, **uvicorn_kwargs)"),
+    (f"{VLLM}/entrypoints/openai/api_server.py", 1902, "run_server_worker",
+     "async with build_async_engine_client("),
+    (f"{PY}/contextlib.py", 210, "__aenter__", "return await anext(self.gen)"),
+    (f"{VLLM}/entrypoints/openai/api_server.py", 180, "build_async_engine_client",
+     "async with build_async_engine_client_from_engine_args("),
+    (f"{PY}/contextlib.py", 210, "__aenter__", "return await anext(self.gen)"),
+]
+
+CREATE_CONFIG: Frame = (f"{VLLM}/entrypoints/openai/api_server.py", 206, "build_async_engine_client_from_engine_args",
+                        "vllm_config = engine_args.create_engine_config(usage_context=usage_context)")
+
+MODEL_CONFIG: list[Frame] = [
+    CREATE_CONFIG,
+    (f"{VLLM}/engine/arg_utils.py", 1142, "create_engine_config", "model_config = self.create_model_config()"),
+    (f"{VLLM}/engine/arg_utils.py", 994, "create_model_config", "return ModelConfig("),
+    (f"{SITE}/pydantic/_internal/_dataclasses.py", 123, "__init__",
+     "s.__pydantic_validator__.validate_python(ArgsKwargs(args, kwargs), self_instance=s)"),
+]
+
+VLLM_CONFIG: list[Frame] = [
+    CREATE_CONFIG,
+    (f"{VLLM}/engine/arg_utils.py", 1367, "create_engine_config", "config = VllmConfig("),
+    (f"{SITE}/pydantic/_internal/_dataclasses.py", 123, "__init__",
+     "s.__pydantic_validator__.validate_python(ArgsKwargs(args, kwargs), self_instance=s)"),
+]
+
+ENGINE_START: list[Frame] = [
+    (f"{VLLM}/entrypoints/openai/api_server.py", 225, "build_async_engine_client_from_engine_args",
+     "async_llm = AsyncLLM.from_vllm_config("),
+    (f"{VLLM}/utils/__init__.py", 1572, "inner", "return fn(*args, **kwargs)"),
+    (f"{VLLM}/v1/engine/async_llm.py", 207, "from_vllm_config", "return cls("),
+    (f"{VLLM}/v1/engine/async_llm.py", 134, "__init__", "self.engine_core = EngineCoreClient.make_async_mp_client("),
+    (f"{VLLM}/v1/engine/core_client.py", 102, "make_async_mp_client", "return AsyncMPClient(*client_args)"),
+    (f"{VLLM}/v1/engine/core_client.py", 769, "__init__", "super().__init__("),
+    (f"{VLLM}/v1/engine/core_client.py", 448, "__init__", "with launch_core_engines(vllm_config, executor_class,"),
+    (f"{PY}/contextlib.py", 144, "__exit__", "next(self.gen)"),
+    (f"{VLLM}/v1/engine/utils.py", 732, "launch_core_engines", "wait_for_engine_startup("),
+    (f"{VLLM}/v1/engine/utils.py", 785, "wait_for_engine_startup", "raise RuntimeError(\"Engine core initialization failed. \""),
+]
+
+ENGINE_CORE_INIT: list[Frame] = [
+    (f"{PY}/multiprocessing/process.py", 314, "_bootstrap", "self.run()"),
+    (f"{PY}/multiprocessing/process.py", 108, "run", "self._target(*self._args, **self._kwargs)"),
+    (f"{VLLM}/v1/engine/core.py", 712, "run_engine_core", "raise e"),
+    (f"{VLLM}/v1/engine/core.py", 699, "run_engine_core", "engine_core = EngineCoreProc(*args, **kwargs)"),
+    (f"{VLLM}/v1/engine/core.py", 498, "__init__", "super().__init__(vllm_config, executor_class, log_stats,"),
+    (f"{VLLM}/v1/engine/core.py", 83, "__init__", "self.model_executor = executor_class(vllm_config)"),
+    (f"{VLLM}/executor/executor_base.py", 54, "__init__", "self._init_executor()"),
+]
+
+
+def format_frames(frames: list[Frame]) -> list[str]:
+    lines: list[str] = []
+    for path, line, func, code in frames:
+        lines.append(f'  File "{path}", line {line}, in {func}')
+        if code:
+            lines.append(f"    {code}")
+    return lines
+
+
+def traceback_lines(frames: list[Frame], final: str) -> list[str]:
+    return ["Traceback (most recent call last):", *format_frames(frames), *final.split("\n")]
+
+
+def pydantic_error(model: str, message: str) -> str:
+    """The last lines of a pydantic ValidationError raised from a vLLM config dataclass."""
+    return (
+        f"pydantic_core._pydantic_core.ValidationError: 1 validation error for {model}\n"
+        f"  Value error, {message} [type=value_error, input_value=ArgsKwargs((), {{'model': ...rocessor_plugin': None}}),"
+        " input_type=ArgsKwargs]\n"
+        "    For further information visit https://errors.pydantic.dev/2.11/v/value_error"
+    )
+
+
+def write(lines: list[str], prefix: str = "") -> None:
+    for line in lines:
+        sys.stderr.write(f"{prefix}{line}\n")
+    sys.stderr.flush()
