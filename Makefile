@@ -48,8 +48,10 @@ unit: setup
 sandbox-test: setup
 	$(BIN)/pytest tests/integration
 
+# Molecule and Ansible write ~/.ansible; a scratch HOME keeps that out of the operator's home.
 molecule: setup
-	$(BIN)/molecule test --all
+	@mkdir -p build/home
+	HOME=$(CURDIR)/build/home $(BIN)/molecule test --all
 
 clean:
 	-@test -x $(SIM) && $(SIM) down

@@ -7,13 +7,12 @@ and exit code 1.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
 from . import fleet, host, net, paths
-from .progress import Progress
 from .proc import SimError
+from .progress import Progress
 from .spec import PROFILES, FleetSpec
 
 

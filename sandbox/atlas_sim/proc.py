@@ -17,7 +17,8 @@ def run(
 ) -> subprocess.CompletedProcess:
     result = subprocess.run(list(argv), capture_output=True, text=True, input=input_text, cwd=cwd)
     if check and result.returncode != 0:
-        raise SimError(f"{' '.join(argv)} failed (rc={result.returncode}): {result.stderr.strip() or result.stdout.strip()}")
+        output = result.stderr.strip() or result.stdout.strip()
+        raise SimError(f"{' '.join(argv)} failed (rc={result.returncode}): {output}")
     return result
 
 
