@@ -1,0 +1,55 @@
+"""Make this checkout importable as ``ansible_collections.atlas.vllm`` for the unit tests.
+
+The repository root is the collection root, but Python can only import it under the collection's name when a
+directory on ``sys.path`` holds ``ansible_collections/atlas/vllm``. A temporary directory with that layout,
+containing a symlink back to the checkout, avoids copying files or depending on where the checkout lives.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def _expose_collection() -> Path:
+    root = Path(tempfile.mkdtemp(prefix="atlas-vllm-collections-"))
+    # rmtree unlinks the symlink without following it, so the checkout is never touched.
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    namespace = root / "ansible_collections" / "atlas"
+    namespace.mkdir(parents=True)
+    (namespace / "vllm").symlink_to(REPO_ROOT, target_is_directory=True)
+    sys.path.insert(0, str(root))
+    # Anything that installs Ansible's collection loader (e.g. plugin loading) looks here rather than on sys.path.
+    os.environ["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join(
+        part for part in (str(root), os.environ.get("ANSIBLE_COLLECTIONS_PATH", "")) if part
+    )
+    # A namespace package imported earlier keeps a stale path cache; drop it so the new entry is seen.
+    for name in [
+        name for name in sys.modules if name == "ansible_collections" or name.startswith("ansible_collections.")
+    ]:
+        del sys.modules[name]
+    importlib.invalidate_caches()
+    return root
+
+
+COLLECTIONS_ROOT = _expose_collection()
+
+
+def read_fixture(relative: str) -> str:
+    """Text of a fixture file under tests/unit/fixtures."""
+    return (FIXTURES / relative).read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def fixture_text():
+    return read_fixture
