@@ -58,9 +58,7 @@ _A3_BUS = ("9D", "9F", "99", "9B", "95", "97", "91", "93", "8D", "8F", "89", "8B
 
 
 def _a2_chips(idle: tuple[int, ...], power: tuple[float, ...], temp: tuple[int, ...]) -> tuple[ChipSpec, ...]:
-    return tuple(
-        ChipSpec(f"0000:{_A2_BUS[i]}:00.0", idle[i], power[i], temp[i], _A2_AFFINITY[i]) for i in range(8)
-    )
+    return tuple(ChipSpec(f"0000:{_A2_BUS[i]}:00.0", idle[i], power[i], temp[i], _A2_AFFINITY[i]) for i in range(8))
 
 
 def _a3_chips() -> tuple[ChipSpec, ...]:

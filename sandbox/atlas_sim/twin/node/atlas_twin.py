@@ -7,7 +7,6 @@ runs under whatever python3 a node or an image provides.
 
 from __future__ import annotations
 
-import copy
 import fcntl
 import json
 import os
@@ -15,7 +14,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -318,10 +317,8 @@ class Registration:
     def release(self) -> None:
         if self._handle is None:
             return
-        try:
+        with suppress(OSError):
             self.path.unlink()
-        except OSError:
-            pass
         self._handle.close()
         self._handle = None
         if self in _HELD:
@@ -395,7 +392,7 @@ def _is_record(name: str) -> bool:
 
 def _live_record(path: Path) -> dict[str, Any] | None:
     try:
-        handle = open(path, encoding="utf-8")  # noqa: SIM115 - closed below on every path
+        handle = open(path, encoding="utf-8")  # noqa: SIM115 - closed by the with below
     except OSError:
         return None
     with handle:
@@ -404,10 +401,8 @@ def _live_record(path: Path) -> dict[str, Any] | None:
         except BlockingIOError:
             return _parse_record(handle.read())
         # We got the lock: its owner is gone. Remove the leftover while holding it.
-        try:
+        with suppress(OSError):
             path.unlink()
-        except OSError:
-            pass
         return None
 
 
@@ -533,8 +528,3 @@ def render_install_info() -> str:
         "Driver_Install_Mode=normal\n"
         "Driver_Install_Status=complete\n"
     )
-
-
-def snapshot(node: dict[str, Any]) -> dict[str, Any]:
-    """A deep copy, so callers can derive variants without touching the original."""
-    return copy.deepcopy(node)
