@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 
-from . import fleet, host, net, paths
+from . import faults, fleet, host, images, net, paths
 from .proc import SimError
 from .progress import Progress
 from .spec import PROFILES, FleetSpec
@@ -36,6 +36,14 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a command inside the lab netns with .venv/bin on PATH")
     run.add_argument("argv", nargs=argparse.REMAINDER)
+    fault = sub.add_parser("fault", help="inject a fault into a node (KIND 'clear' removes them all)")
+    fault.add_argument("node")
+    fault.add_argument("kind", help="npu-unhealthy, hbm-busy, device-missing, driver-version, link-down, net-health, "
+                                    "no-ip, image-missing, weights-missing, weights-corrupt, container-crash, "
+                                    "slow-load, or clear")
+    fault.add_argument("--device", help="NPU logic id (the N of /dev/davinciN)")
+    fault.add_argument("--value", help="health level, MB, version, Fault|Init, or seconds, by kind")
+
     exe = sub.add_parser("exec", help="run a command inside a node")
     exe.add_argument("node")
     exe.add_argument("argv", nargs=argparse.REMAINDER)
@@ -84,6 +92,14 @@ def _dispatch(args: argparse.Namespace, progress: Progress) -> int:
         return 0
     if args.command == "run":
         return _run_in_lab(_strip_dashes(args.argv))
+    if args.command == "fault":
+        if args.kind == "clear":
+            archive = images.ensure_archive(progress)
+            faults.clear(args.node, lambda name: images.load_into(name, archive))
+            progress(f"{args.node}: all faults cleared")
+        else:
+            print(faults.inject(args.node, args.kind, args.device, args.value))
+        return 0
     if args.command == "exec":
         argv = _strip_dashes(args.argv) or ["/bin/bash"]
         os.execvp("nsenter", host.exec_argv(args.node, argv))

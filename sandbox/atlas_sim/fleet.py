@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from . import hardware, host, mirror, net, paths, rootfs
+from . import hardware, host, images, labsvc, mirror, net, paths, rootfs, weights
 from .identity import IDENTITIES
 from .proc import SimError, run
 from .spec import FleetSpec
@@ -45,12 +45,18 @@ def up(spec: FleetSpec, progress: Progress) -> dict:
 
     root = rootfs.ensure(progress)
     mirror_root = mirror.ensure(progress)
+    archive = images.ensure_archive(progress)
+    weights.ensure_mirror(progress)
     names = spec.names()
     paths.run_dir().mkdir(parents=True, exist_ok=True)
     _make_keys(names)
     progress(f"creating the lab network and {len(names)} node namespaces")
     net.add_blackholes()
     net.create_lab()
+    labsvc.start_registry()
+    labsvc.start_mirror()
+    progress(f"lab registry on {labsvc.REGISTRY}, model mirror on {labsvc.MIRROR_URL}")
+    model_files = weights.node_files() if spec.weights else {}
     nodes = []
     hosts_file = _hosts_file(names)
     pubkey = paths.ssh_key().with_suffix(".pub").read_text()
@@ -58,7 +64,7 @@ def up(spec: FleetSpec, progress: Progress) -> dict:
         layer = hardware.node_layer(name, index, spec.profiles[index - 1], spec.load_seconds)
         net.create_node(name, index, layer.fabric)
         host.prepare(name, net.node_ip(index), IDENTITIES[spec.os[index - 1]], hosts_file, pubkey,
-                     layer.files, layer.devices)
+                     {**layer.files, **model_files}, layer.devices)
         nodes.append({"name": name, "ip": net.node_ip(index), "os": spec.os[index - 1],
                       "profile": spec.profiles[index - 1]})
     record = {"spec": spec.to_dict(), "hosts": nodes}
@@ -74,9 +80,21 @@ def up(spec: FleetSpec, progress: Progress) -> dict:
     for name, state in states.items():
         if state != "running":
             progress(f"{name}: systemd is {state}; failed units: {', '.join(host.failed_units(name))}")
+    _refresh_package_lists([node["name"] for node in nodes if IDENTITIES[node["os"]].package_lists_refresh])
+    if spec.image:
+        images.load_all(names, archive, progress)
+    images.push_to_registry(names[0], archive, loaded=spec.image, progress=progress)
     write_inventory(record)
     progress(f"fleet up: {', '.join(names)} (inventory: {paths.inventory_file()})")
     return record
+
+
+def _refresh_package_lists(names: list[str]) -> None:
+    """A real server has package lists from its last `apt update`; give the nodes theirs from the mirror."""
+    def refresh(name: str) -> None:
+        run(host.exec_argv(name, ["apt-get", "update", "-qq"]))
+    with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
+        list(pool.map(refresh, names))
 
 
 def _make_keys(names: list[str]) -> None:
@@ -128,6 +146,7 @@ def down(progress: Progress, quiet_if_empty: bool = False) -> None:
         host.remove_cgroup(name)
     if host.CGROUP_PARENT.is_dir() and not any(p.is_dir() for p in host.CGROUP_PARENT.iterdir()):
         host.CGROUP_PARENT.rmdir()
+    labsvc.stop_all()
     for ns in namespaces:
         net.delete_netns(ns)
     net.remove_blackholes()

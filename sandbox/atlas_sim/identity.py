@@ -13,6 +13,8 @@ class Identity:
     files: dict[str, str]
     # Files of the shared rootfs this identity must not have (hidden with overlay whiteouts).
     hidden: tuple[str, ...]
+    # Whether `apt-get update` runs once after boot, as it has on any installed Ubuntu server.
+    package_lists_refresh: bool = False
 
 
 UBUNTU_2204 = Identity(
@@ -31,6 +33,7 @@ UBUNTU_2204 = Identity(
     },
     # An Ubuntu host has no dnf; leaving it would let a role pass on the wrong package manager.
     hidden=("/usr/bin/dnf", "/usr/bin/dnf-3", "/usr/bin/yum"),
+    package_lists_refresh=True,
 )
 
 OPENEULER_2203 = Identity(

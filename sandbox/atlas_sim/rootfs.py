@@ -37,11 +37,12 @@ DOCKER_DAEMON = """\
   "iptables": false,
   "ip6tables": false,
   "storage-driver": "overlay2",
-  "dns": ["127.0.0.1"]
+  "dns": ["127.0.0.1"],
+  "insecure-registries": ["10.231.0.1:5000"]
 }
 """
 
-RECIPE_VERSION = "4"
+RECIPE_VERSION = "5"
 
 
 def recipe_hash() -> str:

@@ -7,7 +7,6 @@ exits 1, as the pydantic config dataclasses make the real server do.
 from __future__ import annotations
 
 import argparse
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,9 +14,34 @@ from vllm_sim import modelinfo, tracebacks
 from vllm_sim.modelinfo import ModelInfo, ModelNotFound
 
 QUANTIZATION_METHODS = [
-    "awq", "deepspeedfp", "tpu_int8", "fp8", "ptpc_fp8", "fbgemm_fp8", "modelopt", "modelopt_fp4", "bitblas", "gguf",
-    "gptq_marlin_24", "gptq_marlin", "gptq_bitblas", "awq_marlin", "gptq", "compressed-tensors", "bitsandbytes", "hqq",
-    "experts_int8", "ipex", "quark", "moe_wna16", "torchao", "auto-round", "rtn", "inc", "mxfp4", "petit_nvfp4",
+    "awq",
+    "deepspeedfp",
+    "tpu_int8",
+    "fp8",
+    "ptpc_fp8",
+    "fbgemm_fp8",
+    "modelopt",
+    "modelopt_fp4",
+    "bitblas",
+    "gguf",
+    "gptq_marlin_24",
+    "gptq_marlin",
+    "gptq_bitblas",
+    "awq_marlin",
+    "gptq",
+    "compressed-tensors",
+    "bitsandbytes",
+    "hqq",
+    "experts_int8",
+    "ipex",
+    "quark",
+    "moe_wna16",
+    "torchao",
+    "auto-round",
+    "rtn",
+    "inc",
+    "mxfp4",
+    "petit_nvfp4",
     # vllm-ascend's register_quantization_config appends its method last.
     "ascend",
 ]
@@ -110,7 +134,3 @@ def scheduler_defaults(args: argparse.Namespace, max_model_len: int) -> tuple[in
     batched = args.max_num_batched_tokens if args.max_num_batched_tokens is not None else 2048
     seqs = args.max_num_seqs if args.max_num_seqs is not None else min(256, batched)
     return int(batched), int(seqs)
-
-
-def env_snapshot() -> dict[str, str]:
-    return dict(os.environ)

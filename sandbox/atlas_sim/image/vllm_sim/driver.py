@@ -64,6 +64,10 @@ def load_driver() -> DriverState:
         node = module.load_node()
         view = module.device_view()
         visible = sorted(int(d) for d in module.visible_devices())
+        # Without /dev/davinci_manager the runtime enumerates no devices at all, whatever davinciN nodes exist.
+        manager_present = getattr(module, "manager_present", None)
+        if manager_present is not None and not manager_present():
+            visible = []
     except (ImportError, OSError) as exc:
         raise DriverMissing(driver_dir) from exc
     devices = {
@@ -93,8 +97,6 @@ def runtime_devices(state: DriverState, env: dict[str, str]) -> list[int]:
     for item in raw.split(","):
         item = item.strip()
         if not item.isdigit() or int(item) >= len(visible):
-            raise DeviceError(
-                f"Set visible device failed, invalid device={item}, input visible devices:{raw}", 107001
-            )
+            raise DeviceError(f"Set visible device failed, invalid device={item}, input visible devices:{raw}", 107001)
         chosen.append(visible[int(item)])
     return chosen

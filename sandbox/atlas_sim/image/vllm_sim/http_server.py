@@ -15,9 +15,22 @@ from vllm_sim.openai_api import ApiError, ServeContext
 GET_ROUTES = ("/health", "/load", "/ping", "/v1/models", "/version", "/metrics", "/openapi.json", "/docs", "/redoc")
 POST_ROUTES = ("/ping", "/tokenize", "/detokenize", "/v1/chat/completions", "/v1/completions")
 # Routes vLLM registers that this simulator does not implement for a generative VL model.
-OTHER_POST = ("/v1/responses", "/v1/embeddings", "/pooling", "/classify", "/score", "/v1/score",
-              "/v1/audio/transcriptions", "/v1/audio/translations", "/rerank", "/v1/rerank", "/v2/rerank",
-              "/scale_elastic_ep", "/is_scaling_elastic_ep", "/invocations")
+OTHER_POST = (
+    "/v1/responses",
+    "/v1/embeddings",
+    "/pooling",
+    "/classify",
+    "/score",
+    "/v1/score",
+    "/v1/audio/transcriptions",
+    "/v1/audio/translations",
+    "/rerank",
+    "/v1/rerank",
+    "/v2/rerank",
+    "/scale_elastic_ep",
+    "/is_scaling_elastic_ep",
+    "/invocations",
+)
 
 
 class SimServer(ThreadingHTTPServer):
@@ -25,10 +38,14 @@ class SimServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 2048
 
-    def __init__(self, address: tuple[str, int], ctx: ServeContext, api_keys: list[str], access_log: bool) -> None:
+    ctx: ServeContext
+    api_keys: list[str]
+    access_log: bool
+
+    def __init__(self, address: tuple[str, int]) -> None:
         # Bind now, listen later: vLLM binds before loading the engine and only listens once it is ready.
         super().__init__(address, Handler, bind_and_activate=False)
-        self.ctx, self.api_keys, self.access_log = ctx, api_keys, access_log
+        self.api_keys, self.access_log = [], True
         self.server_bind()
 
     def server_bind(self) -> None:
@@ -85,11 +102,19 @@ class Handler(BaseHTTPRequestHandler):
         try:
             body = json.loads(raw or b"null")
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ApiError(f"[{{'type': 'json_invalid', 'loc': ('body', {exc.pos}), 'msg': 'JSON decode error', "
-                           f"'input': {{}}, 'ctx': {{'error': '{exc.msg}'}}}}]", 400, "Bad Request") from exc
+            raise ApiError(
+                f"[{{'type': 'json_invalid', 'loc': ('body', {exc.pos}), 'msg': 'JSON decode error', "
+                f"'input': {{}}, 'ctx': {{'error': '{exc.msg}'}}}}]",
+                400,
+                "Bad Request",
+            ) from exc
         if not isinstance(body, dict):
-            raise ApiError("[{'type': 'model_attributes_type', 'loc': ('body',), 'msg': 'Input should be a valid "
-                           "dictionary or object to extract fields from'}]", 400, "Bad Request")
+            raise ApiError(
+                "[{'type': 'model_attributes_type', 'loc': ('body',), 'msg': 'Input should be a valid "
+                "dictionary or object to extract fields from'}]",
+                400,
+                "Bad Request",
+            )
         return body
 
     def do_HEAD(self) -> None:  # noqa: N802 - http.server naming
@@ -136,8 +161,15 @@ class Handler(BaseHTTPRequestHandler):
             if path == "/tokenize":
                 text = body.get("prompt") or json.dumps(body.get("messages", ""))
                 count = textgen.count_tokens(str(text))
-                self._json(200, {"count": count, "max_model_len": ctx.max_model_len, "tokens": list(range(count)),
-                                 "token_strs": None})
+                self._json(
+                    200,
+                    {
+                        "count": count,
+                        "max_model_len": ctx.max_model_len,
+                        "tokens": list(range(count)),
+                        "token_strs": None,
+                    },
+                )
                 return
             if path == "/detokenize":
                 self._json(200, {"prompt": " ".join("tok" for _ in body.get("tokens", []))})

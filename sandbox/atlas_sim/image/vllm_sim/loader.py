@@ -37,17 +37,35 @@ LOAD_MODEL: list[tracebacks.Frame] = [
     (f"{VLLM}/utils/__init__.py", 3060, "run_method", "return func(*args, **kwargs)"),
     (f"{ASCEND}/worker/worker_v1.py", 254, "load_model", "self.model_runner.load_model()"),
     (f"{ASCEND}/worker/model_runner_v1.py", 2563, "load_model", "self.model = get_model(vllm_config=self.vllm_config)"),
-    (f"{VLLM}/model_executor/model_loader/__init__.py", 119, "get_model", "return loader.load_model(vllm_config=vllm_config,"),
+    (
+        f"{VLLM}/model_executor/model_loader/__init__.py",
+        119,
+        "get_model",
+        "return loader.load_model(vllm_config=vllm_config,",
+    ),
     (f"{VLLM}/model_executor/model_loader/base_loader.py", 50, "load_model", "self.load_weights(model, model_config)"),
-    (f"{VLLM}/model_executor/model_loader/default_loader.py", 264, "load_weights", "loaded_weights = model.load_weights("),
+    (
+        f"{VLLM}/model_executor/model_loader/default_loader.py",
+        264,
+        "load_weights",
+        "loaded_weights = model.load_weights(",
+    ),
 ]
 
 KV_CACHE: list[tracebacks.Frame] = [
     (f"{VLLM}/v1/engine/core.py", 92, "__init__", "num_gpu_blocks, num_cpu_blocks, kv_cache_config = \\"),
-    (f"{VLLM}/v1/engine/core.py", 201, "_initialize_kv_caches",
-     "kv_cache_configs = get_kv_cache_configs(vllm_config, kv_cache_specs,"),
-    (f"{VLLM}/v1/core/kv_cache_utils.py", 1227, "get_kv_cache_configs",
-     "check_enough_kv_cache_memory(vllm_config, kv_cache_spec_one_worker,"),
+    (
+        f"{VLLM}/v1/engine/core.py",
+        201,
+        "_initialize_kv_caches",
+        "kv_cache_configs = get_kv_cache_configs(vllm_config, kv_cache_specs,",
+    ),
+    (
+        f"{VLLM}/v1/core/kv_cache_utils.py",
+        1227,
+        "get_kv_cache_configs",
+        "check_enough_kv_cache_memory(vllm_config, kv_cache_spec_one_worker,",
+    ),
     (f"{VLLM}/v1/core/kv_cache_utils.py", 706, "check_enough_kv_cache_memory", "raise ValueError("),
 ]
 
@@ -56,7 +74,7 @@ def _acl_stamp() -> str:
     return time.strftime("%Y-%m-%d-%H:%M:%S")
 
 
-def _set_device_error(pid: int, code: int, rank: int, reason: str, extra: list[str]) -> str:
+def set_device_error(pid: int, code: int, rank: int, reason: str, extra: list[str]) -> str:
     lines = [
         "RuntimeError: Initialize:build/CMakeFiles/torch_npu.dir/compiler_depend.ts:146 NPU function error: "
         f"c10_npu::SetDevice(device_id_), error code is {code}",
@@ -66,7 +84,8 @@ def _set_device_error(pid: int, code: int, rank: int, reason: str, extra: list[s
         "        Solution: 1.Check the input parameter range of the function. 2.Check the function invocation "
         "relationship.",
         "        TraceBack (most recent call last):",
-        f"        open device {rank} failed, runtime result = {code}.[FUNC:ReportCallError][FILE:log_inner.cpp][LINE:161]",
+        f"        open device {rank} failed, runtime result = {code}."
+        "[FUNC:ReportCallError][FILE:log_inner.cpp][LINE:161]",
     ]
     return "\n".join(lines)
 
@@ -78,15 +97,19 @@ def open_devices(state: DriverState, runtime: list[int], world: int, pid: int, r
             if rt_env:
                 reason = f"Set visible device failed, invalid device={rank}, input visible devices:{rt_env}"
             else:
-                reason = f"Set device failed, invalid device, set device={rank}, valid device range is [0, {len(runtime)})"
+                reason = (
+                    f"Set device failed, invalid device, set device={rank}, valid device range is [0, {len(runtime)})"
+                )
             extra = ["[Error]: Invalid device ID.", "        Check whether the device ID is valid."]
-            return Failure(INIT_DEVICE, _set_device_error(pid, 107001, rank, reason, extra))
+            return Failure(INIT_DEVICE, set_device_error(pid, 107001, rank, reason, extra))
         dev = state.devices[runtime[rank]]
         if not dev.present or dev.health == "Critical":
-            extra = ["[Error]: Failed to start the device.",
-                     "        Rectify the fault based on the error information in the ascend log."]
+            extra = [
+                "[Error]: Failed to start the device.",
+                "        Rectify the fault based on the error information in the ascend log.",
+            ]
             reason = f"Failed to open device, retCode=0x7020014, deviceId={rank}."
-            return Failure(INIT_DEVICE, _set_device_error(pid, 507033, rank, reason, extra))
+            return Failure(INIT_DEVICE, set_device_error(pid, 507033, rank, reason, extra))
     return None
 
 
@@ -110,8 +133,11 @@ def plan_memory(
     budget_mb = int(util * free_mb)
     kv_mb = budget_mb - weights_mb - activation_mb
     if kv_mb <= 0:
-        return None, Failure(KV_CACHE, "ValueError: No available memory for the cache blocks. Try increasing "
-                                       "`gpu_memory_utilization` when initializing the engine.")
+        return None, Failure(
+            KV_CACHE,
+            "ValueError: No available memory for the cache blocks. Try increasing "
+            "`gpu_memory_utilization` when initializing the engine.",
+        )
     per_token = info.kv_bytes_per_token(tp)
     kv_tokens = int(kv_mb * MIB // per_token) // BLOCK_SIZE * BLOCK_SIZE
     if kv_tokens < max_model_len:
@@ -129,11 +155,24 @@ def plan_memory(
 
 
 _TO_DEVICE: list[tracebacks.Frame] = [
-    (f"{VLLM}/model_executor/models/qwen2_5_vl.py", 1590, "load_weights",
-     "return loader.load_weights(weights, mapper=self.hf_to_vllm_mapper)"),
-    (f"{VLLM}/model_executor/models/utils.py", 291, "load_weights", "autoloaded_weights = set(self._load_module(\"\", "
-     "self.module, weights))"),
-    (f"{VLLM}/model_executor/model_loader/weight_utils.py", 624, "default_weight_loader", "param.data.copy_(loaded_weight)"),
+    (
+        f"{VLLM}/model_executor/models/qwen2_5_vl.py",
+        1590,
+        "load_weights",
+        "return loader.load_weights(weights, mapper=self.hf_to_vllm_mapper)",
+    ),
+    (
+        f"{VLLM}/model_executor/models/utils.py",
+        291,
+        "load_weights",
+        'autoloaded_weights = set(self._load_module("", self.module, weights))',
+    ),
+    (
+        f"{VLLM}/model_executor/model_loader/weight_utils.py",
+        624,
+        "default_weight_loader",
+        "param.data.copy_(loaded_weight)",
+    ),
 ]
 
 
@@ -144,7 +183,8 @@ def _oom(rank: int, dev: Device, weights_mb: float, free_mb: int) -> str:
     request = gib(max(weights_mb * 0.05, 256) * MIB)
     return (
         f"torch.OutOfMemoryError: NPU out of memory. Tried to allocate {request:.2f} GiB (NPU {rank}; "
-        f"{capacity:.2f} GiB total capacity; {allocated:.2f} GiB already allocated; {allocated:.2f} GiB current active; "
+        f"{capacity:.2f} GiB total capacity; {allocated:.2f} GiB already allocated; "
+        f"{allocated:.2f} GiB current active; "
         f"{free:.2f} GiB free; {allocated + 0.02:.2f} GiB reserved in total by PyTorch) If reserved memory is >> "
         "allocated memory try setting max_split_size_mb to avoid fragmentation."
     )
@@ -152,10 +192,18 @@ def _oom(rank: int, dev: Device, weights_mb: float, free_mb: int) -> str:
 
 CORRUPT: list[tracebacks.Frame] = [
     *LOAD_MODEL,
-    (f"{VLLM}/model_executor/models/qwen2_5_vl.py", 1590, "load_weights",
-     "return loader.load_weights(weights, mapper=self.hf_to_vllm_mapper)"),
-    (f"{VLLM}/model_executor/model_loader/weight_utils.py", 540, "safetensors_weights_iterator",
-     'with safe_open(st_file, framework="pt") as f:'),
+    (
+        f"{VLLM}/model_executor/models/qwen2_5_vl.py",
+        1590,
+        "load_weights",
+        "return loader.load_weights(weights, mapper=self.hf_to_vllm_mapper)",
+    ),
+    (
+        f"{VLLM}/model_executor/model_loader/weight_utils.py",
+        540,
+        "safetensors_weights_iterator",
+        'with safe_open(st_file, framework="pt") as f:',
+    ),
 ]
 
 

@@ -32,7 +32,7 @@ def _counter(out: list[str], name: str, help_text: str, rows: list[tuple[str, fl
 def _histogram(out: list[str], name: str, help_text: str, model: str, hist: Histogram) -> None:
     out += [f"# HELP {name} {help_text}", f"# TYPE {name} histogram"]
     counts = hist.counts or [0] * len(hist.buckets)
-    for edge, count in zip(hist.buckets, counts):
+    for edge, count in zip(hist.buckets, counts, strict=True):
         out.append(f"{name}_bucket{_labels(model, le=str(float(edge)))} {_num(count)}")
     out.append(f"{name}_bucket{_labels(model, le='+Inf')} {_num(hist.n)}")
     out.append(f"{name}_count{_labels(model)} {_num(hist.n)}")
@@ -59,8 +59,7 @@ def render(engine: Engine, model: str) -> str:
         "Count of successfully processed requests.",
         [(_labels(model, finished_reason=reason), count) for reason, count in success.items()],
     )
-    _histogram(out, "vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.", model,
-               s.ttft)
+    _histogram(out, "vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.", model, s.ttft)
     _histogram(out, "vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.", model, s.itl)
     _histogram(out, "vllm:e2e_request_latency_seconds", "Histogram of e2e request latency in seconds.", model, s.e2e)
     return "\n".join(out) + "\n"

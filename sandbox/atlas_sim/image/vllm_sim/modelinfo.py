@@ -19,8 +19,13 @@ from pathlib import Path
 from typing import Any
 
 MAX_LEN_KEYS = (
-    "max_position_embeddings", "n_positions", "max_seq_len", "seq_length", "max_sequence_length",
-    "max_seq_length", "seq_len",
+    "max_position_embeddings",
+    "n_positions",
+    "max_seq_len",
+    "seq_length",
+    "max_sequence_length",
+    "max_seq_length",
+    "seq_len",
 )
 
 
@@ -80,9 +85,9 @@ def invalid_repo_message(model: str) -> str:
 def _modelscope_offline(model: str) -> str:
     return (
         "requests.exceptions.ConnectionError: HTTPSConnectionPool(host='www.modelscope.cn', port=443): Max retries "
-        f"exceeded with url: /api/v1/models/{model}/revisions (Caused by NameResolutionError(\"<urllib3.connection."
+        f'exceeded with url: /api/v1/models/{model}/revisions (Caused by NameResolutionError("<urllib3.connection.'
         "HTTPSConnection object at 0xffff8c2b3e50>: Failed to resolve 'www.modelscope.cn' ([Errno -3] Temporary "
-        "failure in name resolution)\"))"
+        'failure in name resolution)"))'
     )
 
 
@@ -231,8 +236,3 @@ def default_load_seconds(info: ModelInfo, tp: int) -> float:
 
 def gib(n: float) -> float:
     return n / float(1 << 30)
-
-
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b) if b else 0
-

@@ -174,7 +174,10 @@ def prepare_chat(ctx: ServeContext, body: dict[str, Any]) -> Prepared:
     prompt_tokens += sum(textgen.image_tokens(w, h) for _, w, h in images)
     max_tokens = _max_tokens(ctx, body, prompt_tokens, "messages")
     tokens, reason = textgen.generate(
-        textgen.answer_text(images, question), max_tokens, bool(body.get("ignore_eos")), int(body.get("min_tokens") or 0)
+        textgen.answer_text(images, question),
+        max_tokens,
+        bool(body.get("ignore_eos")),
+        int(body.get("min_tokens") or 0),
     )
     stream, usage = _stream_opts(body)
     return Prepared("chat", model, prompt_tokens, tokens, reason, stream, usage, f"chatcmpl-{random_uuid()}")
@@ -205,8 +208,12 @@ def prepare_completion(ctx: ServeContext, body: dict[str, Any]) -> Prepared:
 
 
 def _usage(prep: Prepared, completion: int) -> dict[str, Any]:
-    return {"prompt_tokens": prep.prompt_tokens, "total_tokens": prep.prompt_tokens + completion,
-            "completion_tokens": completion, "prompt_tokens_details": None}
+    return {
+        "prompt_tokens": prep.prompt_tokens,
+        "total_tokens": prep.prompt_tokens + completion,
+        "completion_tokens": completion,
+        "prompt_tokens_details": None,
+    }
 
 
 def full_response(ctx: ServeContext, prep: Prepared) -> dict[str, Any]:
@@ -216,21 +223,56 @@ def full_response(ctx: ServeContext, prep: Prepared) -> dict[str, Any]:
     created = int(time.time())
     if prep.kind == "chat":
         return {
-            "id": prep.request_id, "object": "chat.completion", "created": created, "model": prep.model,
-            "choices": [{
-                "index": 0,
-                "message": {"role": ctx.response_role, "content": text, "refusal": None, "annotations": None,
-                            "audio": None, "function_call": None, "tool_calls": [], "reasoning_content": None},
-                "logprobs": None, "finish_reason": prep.finish_reason, "stop_reason": None, "token_ids": None,
-            }],
-            "service_tier": None, "system_fingerprint": None, "usage": _usage(prep, len(out)),
-            "prompt_logprobs": None, "prompt_token_ids": None, "kv_transfer_params": None,
+            "id": prep.request_id,
+            "object": "chat.completion",
+            "created": created,
+            "model": prep.model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {
+                        "role": ctx.response_role,
+                        "content": text,
+                        "refusal": None,
+                        "annotations": None,
+                        "audio": None,
+                        "function_call": None,
+                        "tool_calls": [],
+                        "reasoning_content": None,
+                    },
+                    "logprobs": None,
+                    "finish_reason": prep.finish_reason,
+                    "stop_reason": None,
+                    "token_ids": None,
+                }
+            ],
+            "service_tier": None,
+            "system_fingerprint": None,
+            "usage": _usage(prep, len(out)),
+            "prompt_logprobs": None,
+            "prompt_token_ids": None,
+            "kv_transfer_params": None,
         }
     return {
-        "id": prep.request_id, "object": "text_completion", "created": created, "model": prep.model,
-        "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": prep.finish_reason,
-                     "stop_reason": None, "token_ids": None, "prompt_logprobs": None, "prompt_token_ids": None}],
-        "service_tier": None, "system_fingerprint": None, "usage": _usage(prep, len(out)),
+        "id": prep.request_id,
+        "object": "text_completion",
+        "created": created,
+        "model": prep.model,
+        "choices": [
+            {
+                "index": 0,
+                "text": text,
+                "logprobs": None,
+                "finish_reason": prep.finish_reason,
+                "stop_reason": None,
+                "token_ids": None,
+                "prompt_logprobs": None,
+                "prompt_token_ids": None,
+            }
+        ],
+        "service_tier": None,
+        "system_fingerprint": None,
+        "usage": _usage(prep, len(out)),
         "kv_transfer_params": None,
     }
 
@@ -242,16 +284,24 @@ def _sse(obj: dict[str, Any]) -> bytes:
 def stream_response(ctx: ServeContext, prep: Prepared) -> Iterator[bytes]:
     """SSE events as vLLM sends them (exclude_unset JSON, a role chunk first for chat, usage last, [DONE])."""
     created = int(time.time())
-    head = {"id": prep.request_id, "object": "chat.completion.chunk" if prep.kind == "chat" else "text_completion",
-            "created": created, "model": prep.model}
+    head = {
+        "id": prep.request_id,
+        "object": "chat.completion.chunk" if prep.kind == "chat" else "text_completion",
+        "created": created,
+        "model": prep.model,
+    }
     sent = 0
     last = len(prep.tokens) - 1
     for i, tok in enumerate(ctx.engine.run(prep.prompt_tokens, prep.tokens)):
         finish = prep.finish_reason if i == last else None
         if prep.kind == "chat":
             if i == 0:
-                role = {"index": 0, "delta": {"role": ctx.response_role, "content": ""}, "logprobs": None,
-                        "finish_reason": None}
+                role = {
+                    "index": 0,
+                    "delta": {"role": ctx.response_role, "content": ""},
+                    "logprobs": None,
+                    "finish_reason": None,
+                }
                 yield _sse({**head, "choices": [role]})
             choice: dict[str, Any] = {"index": 0, "delta": {"content": tok}, "logprobs": None, "finish_reason": finish}
         else:

@@ -25,37 +25,60 @@ SERVE_TO_CONFIG: list[Frame] = [
     (f"{PY}/asyncio/runners.py", 118, "run", "return self._loop.run_until_complete(task)"),
     ("uvloop/loop.pyx", 1518, "uvloop.loop.Loop.run_until_complete", ""),
     (f"{SITE}/uvloop/__init__.py", 61, "wrapper", "return await main"),
-    (f"{VLLM}/entrypoints/openai/api_server.py", 1884, "run_server",
-     "await run_server_worker(listen_address, sock, args, **uvicorn_kwargs)"),
-    (f"{VLLM}/entrypoints/openai/api_server.py", 1902, "run_server_worker",
-     "async with build_async_engine_client("),
+    (
+        f"{VLLM}/entrypoints/openai/api_server.py",
+        1884,
+        "run_server",
+        "await run_server_worker(listen_address, sock, args, **uvicorn_kwargs)",
+    ),
+    (f"{VLLM}/entrypoints/openai/api_server.py", 1902, "run_server_worker", "async with build_async_engine_client("),
     (f"{PY}/contextlib.py", 210, "__aenter__", "return await anext(self.gen)"),
-    (f"{VLLM}/entrypoints/openai/api_server.py", 180, "build_async_engine_client",
-     "async with build_async_engine_client_from_engine_args("),
+    (
+        f"{VLLM}/entrypoints/openai/api_server.py",
+        180,
+        "build_async_engine_client",
+        "async with build_async_engine_client_from_engine_args(",
+    ),
     (f"{PY}/contextlib.py", 210, "__aenter__", "return await anext(self.gen)"),
 ]
 
-CREATE_CONFIG: Frame = (f"{VLLM}/entrypoints/openai/api_server.py", 206, "build_async_engine_client_from_engine_args",
-                        "vllm_config = engine_args.create_engine_config(usage_context=usage_context)")
+CREATE_CONFIG: Frame = (
+    f"{VLLM}/entrypoints/openai/api_server.py",
+    206,
+    "build_async_engine_client_from_engine_args",
+    "vllm_config = engine_args.create_engine_config(usage_context=usage_context)",
+)
 
 MODEL_CONFIG: list[Frame] = [
     CREATE_CONFIG,
     (f"{VLLM}/engine/arg_utils.py", 1142, "create_engine_config", "model_config = self.create_model_config()"),
     (f"{VLLM}/engine/arg_utils.py", 994, "create_model_config", "return ModelConfig("),
-    (f"{SITE}/pydantic/_internal/_dataclasses.py", 123, "__init__",
-     "s.__pydantic_validator__.validate_python(ArgsKwargs(args, kwargs), self_instance=s)"),
+    (
+        f"{SITE}/pydantic/_internal/_dataclasses.py",
+        123,
+        "__init__",
+        "s.__pydantic_validator__.validate_python(ArgsKwargs(args, kwargs), self_instance=s)",
+    ),
 ]
 
 VLLM_CONFIG: list[Frame] = [
     CREATE_CONFIG,
     (f"{VLLM}/engine/arg_utils.py", 1367, "create_engine_config", "config = VllmConfig("),
-    (f"{SITE}/pydantic/_internal/_dataclasses.py", 123, "__init__",
-     "s.__pydantic_validator__.validate_python(ArgsKwargs(args, kwargs), self_instance=s)"),
+    (
+        f"{SITE}/pydantic/_internal/_dataclasses.py",
+        123,
+        "__init__",
+        "s.__pydantic_validator__.validate_python(ArgsKwargs(args, kwargs), self_instance=s)",
+    ),
 ]
 
 ENGINE_START: list[Frame] = [
-    (f"{VLLM}/entrypoints/openai/api_server.py", 225, "build_async_engine_client_from_engine_args",
-     "async_llm = AsyncLLM.from_vllm_config("),
+    (
+        f"{VLLM}/entrypoints/openai/api_server.py",
+        225,
+        "build_async_engine_client_from_engine_args",
+        "async_llm = AsyncLLM.from_vllm_config(",
+    ),
     (f"{VLLM}/utils/__init__.py", 1572, "inner", "return fn(*args, **kwargs)"),
     (f"{VLLM}/v1/engine/async_llm.py", 207, "from_vllm_config", "return cls("),
     (f"{VLLM}/v1/engine/async_llm.py", 134, "__init__", "self.engine_core = EngineCoreClient.make_async_mp_client("),
@@ -64,7 +87,12 @@ ENGINE_START: list[Frame] = [
     (f"{VLLM}/v1/engine/core_client.py", 448, "__init__", "with launch_core_engines(vllm_config, executor_class,"),
     (f"{PY}/contextlib.py", 144, "__exit__", "next(self.gen)"),
     (f"{VLLM}/v1/engine/utils.py", 732, "launch_core_engines", "wait_for_engine_startup("),
-    (f"{VLLM}/v1/engine/utils.py", 785, "wait_for_engine_startup", "raise RuntimeError(\"Engine core initialization failed. \""),
+    (
+        f"{VLLM}/v1/engine/utils.py",
+        785,
+        "wait_for_engine_startup",
+        'raise RuntimeError("Engine core initialization failed. "',
+    ),
 ]
 
 ENGINE_CORE_INIT: list[Frame] = [
@@ -95,8 +123,8 @@ def pydantic_error(model: str, message: str) -> str:
     """The last lines of a pydantic ValidationError raised from a vLLM config dataclass."""
     return (
         f"pydantic_core._pydantic_core.ValidationError: 1 validation error for {model}\n"
-        f"  Value error, {message} [type=value_error, input_value=ArgsKwargs((), {{'model': ...rocessor_plugin': None}}),"
-        " input_type=ArgsKwargs]\n"
+        f"  Value error, {message} [type=value_error, "
+        "input_value=ArgsKwargs((), {'model': ...rocessor_plugin': None}), input_type=ArgsKwargs]\n"
         "    For further information visit https://errors.pydantic.dev/2.11/v/value_error"
     )
 

@@ -1,0 +1,97 @@
+# Copyright: contributors to atlas-vllm
+# Apache License 2.0 (see LICENSE)
+"""Plan the vLLM instances of one node: which NPUs and which port each instance gets.
+
+``{{ vllm_instances | atlas.vllm.vllm_instance_plan(tp, healthy_devices, base_port) }}`` returns
+``[{"name": "vllm-0", "devices": [0, 1], "port": 8000}, ...]``.
+
+``vllm_instances`` is either a count (devices are taken in order from the healthy ones, ports counted
+up from the base port) or a list of explicit instances ``{name, devices, port}`` (any key may be left
+out and is then allocated). Overlapping devices or ports, devices that are not healthy, and a plan
+that needs more NPUs than are healthy are refused with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible.errors import AnsibleFilterError
+
+
+def _fail(message: str) -> None:
+    raise AnsibleFilterError(message)
+
+
+def _int(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
+        _fail(f"{what} must be a whole number, got {value!r}")
+    return int(value)
+
+
+def _explicit(instances: Any) -> list[dict]:
+    if isinstance(instances, (int, str)) and not isinstance(instances, bool):
+        count = _int(instances, "vllm_instances")
+        if count < 1:
+            _fail(f"vllm_instances must be at least 1, got {count}")
+        return [{} for _ in range(count)]
+    if not isinstance(instances, list) or not instances or not all(isinstance(i, dict) for i in instances):
+        _fail(f"vllm_instances must be a count or a non-empty list of {{name, devices, port}}, got {instances!r}")
+    return [dict(item) for item in instances]
+
+
+def _check_unique(plan: list[dict], key: str, describe) -> None:
+    owner: dict = {}
+    for instance in plan:
+        for value in instance[key] if key == "devices" else [instance[key]]:
+            if value in owner:
+                _fail(f"vllm_instances: {describe(value)} is given to both {owner[value]} and {instance['name']}")
+            owner[value] = instance["name"]
+
+
+def vllm_instance_plan(instances: Any, tensor_parallel_size: Any, healthy_devices: list, base_port: Any,
+                       name_prefix: str = "vllm") -> list[dict]:
+    tp = _int(tensor_parallel_size, "vllm_tensor_parallel_size")
+    if tp < 1:
+        _fail(f"vllm_tensor_parallel_size must be at least 1, got {tp}")
+    port = _int(base_port, "vllm_port")
+    healthy = [_int(device, "a healthy device id") for device in healthy_devices]
+    wanted = _explicit(instances)
+    explicit_devices = {_int(d, "a device in vllm_instances") for item in wanted for d in item.get("devices", [])}
+    free = [device for device in healthy if device not in explicit_devices]
+    used_ports = {_int(item["port"], "a port in vllm_instances") for item in wanted if "port" in item}
+    plan = []
+    for index, item in enumerate(wanted):
+        name = str(item.get("name") or f"{name_prefix}-{index}")
+        if "devices" in item:
+            devices = [_int(d, f"devices of {name}") for d in item["devices"]]
+            if len(devices) != tp:
+                _fail(f"vllm_instances: {name} has {len(devices)} devices {devices}, "
+                      f"but vllm_tensor_parallel_size is {tp}")
+        else:
+            if len(free) < tp:
+                needed = tp * len(wanted)
+                _fail(f"vllm_instances: {len(wanted)} instance(s) x vllm_tensor_parallel_size {tp} need {needed} "
+                      f"NPUs, but only {len(healthy)} are healthy ({healthy}); lower vllm_instances or "
+                      "vllm_tensor_parallel_size, or repair the unhealthy NPUs")
+            devices, free = free[:tp], free[tp:]
+        if "port" in item:
+            instance_port = _int(item["port"], f"port of {name}")
+        else:
+            while port in used_ports:
+                port += 1
+            instance_port = port
+            used_ports.add(port)
+        plan.append({"name": name, "devices": devices, "port": instance_port})
+    _check_unique(plan, "name", lambda value: f"the name {value}")
+    _check_unique(plan, "devices", lambda value: f"NPU {value}")
+    _check_unique(plan, "port", lambda value: f"port {value}")
+    unhealthy = sorted({d for i in plan for d in i["devices"]} - set(healthy))
+    if unhealthy:
+        _fail(f"vllm_instances: NPU(s) {unhealthy} are not among the healthy devices {healthy}; "
+              "choose healthy NPUs or repair these")
+    return plan
+
+
+class FilterModule:
+    def filters(self) -> dict:
+        return {"vllm_instance_plan": vllm_instance_plan}

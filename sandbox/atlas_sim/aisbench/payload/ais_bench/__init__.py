@@ -1,0 +1,1 @@
+"""AISBench-compatible benchmark runner (accuracy mode, TextVQA)."""

@@ -1,0 +1,1 @@
+"""Helpers referenced from config files."""

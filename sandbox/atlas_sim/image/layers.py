@@ -1,0 +1,108 @@
+"""The two layers of the simulated image: a Debian bookworm base with python3, and the `vllm` simulator on top.
+
+The base comes from mmdebstrap (the machine's apt sources, no daemon). The simulator layer is a reproducible tar
+(fixed mtimes and owners, sorted entries), so equal sources always give the same diff_id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import subprocess
+import tarfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+SIM_PACKAGE = Path(__file__).resolve().parent / "vllm_sim"
+SIM_DEST = "vllm-workspace/vllm_sim"
+# Bumped when the layer's layout (not the sources) changes, so cached layers are rebuilt.
+LAYOUT_VERSION = "1"
+
+LAUNCHER = """#!/usr/bin/python3
+# vLLM 0.11.0 command-line entry point (simulated engine of the atlas-vllm sandbox).
+import sys
+
+sys.path.insert(0, "/vllm-workspace")
+from vllm_sim.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
+"""
+
+
+def sim_sources(package: Path = SIM_PACKAGE) -> list[Path]:
+    return sorted(p for p in package.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def sources_hash(package: Path = SIM_PACKAGE) -> str:
+    digest = hashlib.sha256(f"layout={LAYOUT_VERSION}\n".encode())
+    digest.update(LAUNCHER.encode())
+    for path in sim_sources(package):
+        digest.update(str(path.relative_to(package)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _entry(name: str, kind: bytes, mode: int, size: int = 0) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.mode, info.size, info.mtime = kind, mode, size, 0
+    info.uid = info.gid = 0
+    info.uname = info.gname = "root"
+    return info
+
+
+def write_sim_layer(out: Path, package: Path = SIM_PACKAGE) -> Path:
+    """Tar of /usr/local/bin/vllm, /vllm-workspace/vllm_sim and the /workspace working directory."""
+    dirs = ["usr", "usr/local", "usr/local/bin", "vllm-workspace", "workspace"]
+    files: list[tuple[str, bytes, int]] = [("usr/local/bin/vllm", LAUNCHER.encode(), 0o755)]
+    for path in sim_sources(package):
+        rel = path.relative_to(package)
+        for parent in reversed(rel.parents[:-1]):
+            dirs.append(f"{SIM_DEST}/{parent.as_posix()}")
+        files.append((f"{SIM_DEST}/{rel.as_posix()}", path.read_bytes(), 0o644))
+    dirs.append(SIM_DEST)
+    tmp = out.with_name(out.name + ".partial")
+    with tarfile.open(tmp, "w", format=tarfile.GNU_FORMAT) as tar:
+        for name in sorted(set(dirs)):
+            tar.addfile(_entry(name, tarfile.DIRTYPE, 0o755))
+        for name, data, mode in sorted(files):
+            tar.addfile(_entry(name, tarfile.REGTYPE, mode, len(data)), io.BytesIO(data))
+    tmp.replace(out)
+    return out
+
+
+def build_base_layer(out: Path, progress: Callable[[str], None], suite: str = "bookworm") -> Path:
+    """Debian minbase + python3 + ca-certificates as a tar; progress shows the growing size while mmdebstrap runs."""
+    tmp = out.with_name(out.name + ".partial")
+    cmd = [
+        "mmdebstrap",
+        "--variant=minbase",
+        "--include=python3,ca-certificates",
+        "--format=tar",
+        "--quiet",
+        suite,
+        str(tmp),
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    done = threading.Event()
+
+    started = time.monotonic()
+
+    def _report() -> None:
+        # mmdebstrap fills its chroot first and writes the tar at the end, so show elapsed time alongside the size.
+        while not done.wait(3.0):
+            size = tmp.stat().st_size if tmp.exists() else 0
+            progress(f"building base layer… {size / 1e6:.0f} MB ({time.monotonic() - started:.0f} s)")
+
+    reporter = threading.Thread(target=_report, daemon=True)
+    reporter.start()
+    output, _ = proc.communicate()
+    done.set()
+    if proc.returncode != 0:
+        tmp.unlink(missing_ok=True)
+        raise RuntimeError(f"mmdebstrap failed (exit {proc.returncode}): {output.strip()[-2000:]}")
+    tmp.replace(out)
+    progress(f"building base layer… {out.stat().st_size / 1e6:.0f} MB (done)")
+    return out

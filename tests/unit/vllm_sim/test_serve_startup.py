@@ -1,0 +1,207 @@
+"""Start-up of `vllm serve`: config validation, NPU checks, loading behaviour and injected faults."""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import time
+
+import pytest
+from vllm_sim_support import Sim, free_port
+
+
+def serve(sim: Sim, *args: str) -> tuple[int, str, str]:
+    result = sim.run("serve", str(sim.model), "--host", "127.0.0.1", "--port", str(free_port()), *args)
+    return result.returncode, result.stdout, result.stderr
+
+
+def test_tensor_parallel_larger_than_visible_devices(sim: Sim) -> None:
+    rc, out, err = serve(sim, "-tp", "4")
+    assert rc == 1
+    assert "Set device failed, invalid device, set device=2, valid device range is [0, 2)" in err
+    assert "error code is 107001" in err
+    assert err.rstrip().endswith(
+        "RuntimeError: Engine core initialization failed. See root cause above. Failed core proc(s): {}"
+    )
+
+
+def test_visible_devices_env_restricts_the_devices(sim: Sim) -> None:
+    sim.extra_env["ASCEND_RT_VISIBLE_DEVICES"] = "1"
+    rc, _, err = serve(sim, "-tp", "2")
+    assert rc == 1
+    assert "Set visible device failed, invalid device=1, input visible devices:1" in err
+
+
+def test_no_davinci_manager_means_no_devices(sim: Sim) -> None:
+    sim.extra_env["FAKE_TWIN_NO_MANAGER"] = "1"
+    rc, _, err = serve(sim)
+    assert rc == 1
+    assert "set device=0, valid device range is [0, 0)" in err
+
+
+def test_critical_device_fails_to_start(sim: Sim) -> None:
+    sim.state["devices"][1]["health"] = "Critical"
+    rc, _, err = serve(sim, "-tp", "2")
+    assert rc == 1
+    assert "error code is 507033" in err
+    assert "[Error]: Failed to start the device." in err
+
+
+def test_weights_corrupt_fault(sim: Sim) -> None:
+    sim.state["faults"] = [{"kind": "weights-corrupt", "device": None, "value": None}]
+    rc, _, err = serve(sim)
+    assert rc == 1
+    assert "safetensors_rust.SafetensorError: Error while deserializing header: MetadataIncompleteBuffer" in err
+
+
+def test_truncated_safetensors_header(sim: Sim) -> None:
+    (sim.model / "model-00001-of-00005.safetensors").write_bytes(struct.pack("<Q", 4096) + b'{"a":')
+    rc, _, err = serve(sim)
+    assert rc == 1
+    assert "Error while deserializing header: MetadataIncompleteBuffer" in err
+
+
+def test_model_given_with_equals_sign_is_accepted(sim: Sim) -> None:
+    # Only the exact token `--model` is refused; `--model=X` reaches config validation.
+    result = sim.run("serve", f"--model={sim.model}", "--port", str(free_port()), "-tp", "3")
+    assert result.returncode == 1
+    assert f"'model': '{sim.model}'" in result.stdout
+    assert "Total number of attention heads (28) must be divisible by tensor parallel size (3)." in result.stderr
+
+
+def test_tensor_parallel_must_divide_heads(sim: Sim) -> None:
+    rc, _, err = serve(sim, "-tp", "3")
+    assert rc == 1
+    assert "pydantic_core._pydantic_core.ValidationError: 1 validation error for VllmConfig" in err
+    assert (
+        "  Value error, Total number of attention heads (28) must be divisible by tensor parallel size (3). "
+        "[type=value_error,"
+    ) in err
+
+
+def test_max_model_len_above_derived(sim: Sim) -> None:
+    rc, _, err = serve(sim, "--max-model-len", "200000")
+    assert rc == 1
+    assert "1 validation error for ModelConfig" in err
+    assert (
+        "Value error, User-specified max_model_len (200000) is greater than the derived max_model_len "
+        "(max_position_embeddings=128000.0 or model_max_length=None in model's config.json). To allow overriding "
+        "this maximum, set the env var VLLM_ALLOW_LONG_MAX_MODEL_LEN=1."
+    ) in err
+
+
+def test_quantization_ascend_needs_description_file(sim: Sim) -> None:
+    # ModelSlim's MindIE-style name does not match the file name vllm-ascend asks for.
+    (sim.model / "quant_model_description_w8a8.json").write_text("{}", encoding="utf-8")
+    rc, _, err = serve(sim, "--quantization", "ascend")
+    assert rc == 1
+    assert "Value error, Cannot find the config file for ascend [type=value_error" in err
+
+
+def test_quantization_ascend_with_description_file_starts(sim: Sim, server_factory) -> None:
+    (sim.model / "quant_model_description.json").write_text(json.dumps({"model_quant_type": "W8A8"}), "utf-8")
+    server = server_factory("--quantization", "ascend")
+    server.wait_ready()
+    assert "quantization=ascend" in server.stdout
+
+
+def test_other_quantization_is_not_supported_on_npu(sim: Sim) -> None:
+    rc, _, err = serve(sim, "-q", "awq")
+    assert rc == 1
+    assert "Value error, awq quantization is currently not supported in npu." in err
+
+
+def test_busy_hbm_gives_npu_out_of_memory(sim: Sim) -> None:
+    sim.state["devices"][0]["hbm_used_mb"] = 60000
+    rc, out, err = serve(sim)
+    assert rc == 1
+    assert "torch.OutOfMemoryError: NPU out of memory. Tried to allocate" in err
+    assert "EngineCore failed to start." in err
+    assert "Application startup complete." not in out
+    assert sim.registrations() == []
+
+
+def test_missing_model_directory(sim: Sim) -> None:
+    result = sim.run("serve", str(sim.root / "nope"), "--port", str(free_port()))
+    assert result.returncode == 1
+    assert "Value error, Invalid repository ID or local directory specified:" in result.stderr
+
+
+def test_modelscope_repo_id_resolves_from_cache(sim: Sim, server_factory) -> None:
+    cached = sim.root / "home" / ".cache" / "modelscope" / "hub" / "models" / "Qwen" / "Qwen2___5-VL-7B-Instruct"
+    cached.mkdir(parents=True)
+    (cached / "config.json").write_text((sim.model / "config.json").read_text("utf-8"), "utf-8")
+    sim.model = "Qwen/Qwen2.5-VL-7B-Instruct"  # type: ignore[assignment]
+    sim.extra_env["VLLM_USE_MODELSCOPE"] = "True"
+    server = server_factory()
+    server.wait_ready()
+    status, models = server.json("GET", "/v1/models")
+    assert status == 200
+    assert models["data"][0]["id"] == "Qwen/Qwen2.5-VL-7B-Instruct"
+
+
+def test_driver_not_mounted(sim: Sim) -> None:
+    sim.extra_env["VLLM_SIM_DRIVER_DIR"] = str(sim.root / "no-driver")
+    rc, _, err = serve(sim)
+    assert rc == 1
+    assert err.rstrip().endswith(
+        "ImportError: libascend_hal.so: cannot open shared object file: No such file or directory"
+    )
+
+
+def test_connection_refused_while_loading_then_healthy(sim: Sim, server_factory) -> None:
+    sim.state["load_seconds"] = 1.5
+    server = server_factory("-tp", "2")
+    deadline = time.monotonic() + 1.0
+    while "Starting to load model" not in server.stdout and time.monotonic() < deadline:
+        time.sleep(0.02)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
+    server.wait_ready()
+    status, headers, body = server.request("GET", "/health")
+    assert (status, body) == (200, b"")
+    registrations = sim.registrations()
+    assert len(registrations) == 1
+    assert registrations[0]["name"] == "VLLMWorker_TP"
+    assert registrations[0]["devices"] == [0, 1]
+    # ~90 % of the free HBM (65536 - 3400 MB) on each device.
+    assert registrations[0]["hbm_mb_per_device"] == int(0.9 * (65536 - 3400))
+
+
+def test_slow_load_fault_overrides_load_time(sim: Sim, server_factory) -> None:
+    sim.state["faults"] = [{"kind": "slow-load", "device": None, "value": 1.2}]
+    started = time.monotonic()
+    server = server_factory()
+    server.wait_ready()
+    assert time.monotonic() - started >= 1.2
+
+
+def test_container_crash_fault(sim: Sim, server_factory) -> None:
+    sim.state["faults"] = [{"kind": "container-crash", "device": None, "value": 1.0}]
+    server = server_factory()
+    server.wait_ready()
+    assert server.request("GET", "/health")[0] == 200
+    assert server.proc.wait(timeout=10) == 1
+    assert "EngineCore encountered a fatal error." in server.stderr
+    assert "RuntimeError: ACL stream synchronize failed, error code:507053" in server.stderr
+    assert "Engine core proc EngineCore_DP0 died unexpectedly, shutting down client." in server.stderr
+
+
+def test_startup_log_lines(sim: Sim, server_factory) -> None:
+    server = server_factory("--max_model_len", "16384", "--served-model-name", "qwen2.5-vl")
+    server.wait_ready()
+    out = server.stdout
+    lines = out.splitlines()
+    assert lines[0].endswith("[__init__.py:207] Platform plugin ascend is activated")
+    assert lines[0].startswith("INFO ")
+    assert f"\033[1;36m(APIServer pid={server.proc.pid})\033[0;0m INFO " in lines[1]
+    assert "[api_server.py:1839] vLLM API server version 0.11.0" in lines[1]
+    assert "'max_model_len': 16384" in out
+    assert "[model.py:1510] Using max model len 16384" in out
+    assert "[scheduler.py:205] Chunked prefill is enabled with max_num_batched_tokens=2048." in out
+    assert "Maximum concurrency for 16,384 tokens per request:" in out
+    assert f"Starting vLLM API server 0 on http://127.0.0.1:{server.port}" in out
+    assert "[launcher.py:42] Route: /v1/chat/completions, Methods: POST" in out
+    assert out.index("INFO:     Started server process") < out.index("INFO:     Application startup complete.")
+    assert "Uvicorn running on" not in out
