@@ -178,13 +178,19 @@ def stop(name: str, timeout: float = 10.0) -> None:
         raise SimError(f"{name}: launcher {launcher} did not exit after its init was killed")
 
 
-def remove_cgroup(name: str) -> None:
+def remove_cgroup(name: str, timeout: float = 10.0) -> None:
+    """Remove the node's cgroup tree once the kernel has reaped its last process (that takes a moment)."""
     cgroup = CGROUP_PARENT / name
-    if not cgroup.is_dir():
-        return
-    for sub in sorted((p for p in cgroup.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
-        sub.rmdir()
-    cgroup.rmdir()
+    deadline = time.monotonic() + timeout
+    while cgroup.is_dir():
+        subtree = sorted((p for p in cgroup.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True)
+        try:
+            for sub in [*subtree, cgroup]:
+                sub.rmdir()
+        except OSError as exc:
+            if time.monotonic() > deadline:
+                raise SimError(f"{name}: cgroup {cgroup} still busy after {timeout:.0f}s: {exc}") from exc
+            time.sleep(0.1)
 
 
 def exec_argv(name: str, argv: list[str]) -> list[str]:
