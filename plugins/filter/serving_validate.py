@@ -1,0 +1,86 @@
+# Copyright: contributors to atlas-vllm
+# Apache License 2.0 (see LICENSE)
+"""Validate a node's serving settings on the controller, before any host is contacted.
+
+``{{ settings | atlas.vllm.serving_settings_errors(inventory_hostname) }}`` -> list of messages (empty when fine).
+
+``settings`` holds the node's ``vllm_*``, ``vllm_image_*`` and ``model_weights_*`` values as the inventory
+sets them (unset ones are absent and keep the roles' defaults). Each message names the node, the variable,
+its value and the rule, so an operator can fix the inventory without reading code. The same plan that the
+vllm role uses later (devices and ports per instance) is computed here, so overlapping devices or ports are
+refused in seconds.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.atlas.vllm.plugins.filter.vllm_plan import vllm_instance_plan
+from ansible_collections.atlas.vllm.plugins.filter.vllm_serve import vllm_serve_argv
+
+_MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+_INTEGERS = {
+    "vllm_tensor_parallel_size": (1, 16),
+    "vllm_npu_count": (1, 16),
+    "vllm_port": (1, 65535),
+    "vllm_max_model_len": (1, 10_000_000),
+    "vllm_max_num_batched_tokens": (1, 10_000_000),
+    "vllm_max_num_seqs": (1, 100_000),
+    "vllm_image_timeout": (1, 86_400),
+}
+_BOOLEANS = ("vllm_async_scheduling", "vllm_trust_remote_code", "vllm_jemalloc_preload", "vllm_multi_node",
+             "vllm_enable_prefix_caching", "vllm_remove_unplanned", "vllm_image_archive_keep")
+_CHOICES = {
+    "vllm_network_mode": ("host", "bridge"),
+    "vllm_image_source": ("registry", "archive"),
+    "vllm_image_variant": ("", "openeuler", "a3", "a3-openeuler"),
+    "vllm_image_pull_policy": ("not_present", "always"),
+    "vllm_quantization": (None, "ascend"),
+    "vllm_restart_policy": ("no", "on-failure", "always", "unless-stopped"),
+}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def serving_settings_errors(settings: dict[str, Any], host: str) -> list[str]:
+    errors: list[str] = []
+
+    def bad(variable: str, rule: str) -> None:
+        errors.append(f"{host}: {variable} is {settings[variable]!r}; {rule}")
+
+    for variable, (low, high) in _INTEGERS.items():
+        value = settings.get(variable)
+        if variable in settings and value is not None and (not _is_int(value) or not low <= value <= high):
+            bad(variable, f"it must be a whole number from {low} to {high}, written without quotes")
+    for variable in _BOOLEANS:
+        value = settings.get(variable)
+        if variable in settings and value is not None and not isinstance(value, bool):
+            bad(variable, "it must be true or false without quotes (a quoted 'false' counts as true)")
+    for variable, choices in _CHOICES.items():
+        if variable in settings and settings[variable] not in choices:
+            bad(variable, f"choose one of {', '.join(repr(c) for c in choices)}")
+    if "vllm_model" in settings and not _MODEL_ID.match(str(settings["vllm_model"] or "")):
+        bad("vllm_model", "it must be a model id like 'Qwen/Qwen2.5-VL-7B-Instruct'")
+    if settings.get("vllm_image_source") == "archive" and not settings.get("vllm_image_archive"):
+        errors.append(f"{host}: vllm_image_source is 'archive' but vllm_image_archive is not set; "
+                      "set it to the controller path of the image archive")
+    if errors:
+        # The plan below needs sound numbers; report the type errors first.
+        return errors
+    npu_count = settings.get("vllm_npu_count", 8)
+    try:
+        vllm_instance_plan(settings.get("vllm_instances", 1), settings.get("vllm_tensor_parallel_size", 1),
+                           list(range(npu_count)), settings.get("vllm_port", 8000))
+        vllm_serve_argv({"model_path": "model", "extra_args": settings.get("vllm_extra_args", [])})
+    except AnsibleFilterError as exc:
+        errors.append(f"{host}: {exc.message}")
+    return errors
+
+
+class FilterModule:
+    def filters(self) -> dict:
+        return {"serving_settings_errors": serving_settings_errors}

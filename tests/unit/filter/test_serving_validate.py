@@ -1,0 +1,36 @@
+"""Serving settings refused on the controller before any node is contacted."""
+
+from __future__ import annotations
+
+import pytest
+from ansible_collections.atlas.vllm.plugins.filter.serving_validate import serving_settings_errors
+
+
+def test_an_inventory_that_sets_nothing_is_fine() -> None:
+    assert serving_settings_errors({}, "atlas-01") == []
+
+
+def test_a_sound_multi_instance_setting_is_fine() -> None:
+    settings = {"vllm_instances": 4, "vllm_tensor_parallel_size": 2, "vllm_port": 8000, "vllm_network_mode": "host",
+                "vllm_model": "Qwen/Qwen2.5-VL-7B-Instruct", "vllm_trust_remote_code": True}
+    assert serving_settings_errors(settings, "atlas-01") == []
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"vllm_tensor_parallel_size": "2"}, "atlas-02: vllm_tensor_parallel_size is '2'; it must be a whole number"),
+    ({"vllm_port": 70000}, "atlas-02: vllm_port is 70000; it must be a whole number from 1 to 65535"),
+    ({"vllm_trust_remote_code": "false"}, "vllm_trust_remote_code is 'false'; it must be true or false"),
+    ({"vllm_network_mode": "nat"}, "vllm_network_mode is 'nat'; choose one of 'host', 'bridge'"),
+    ({"vllm_image_variant": "310p"}, "vllm_image_variant is '310p'; choose one of"),
+    ({"vllm_quantization": "w8a8"}, "vllm_quantization is 'w8a8'; choose one of None, 'ascend'"),
+    ({"vllm_model": "Qwen2.5-VL-7B"}, "vllm_model is 'Qwen2.5-VL-7B'; it must be a model id"),
+    ({"vllm_image_source": "archive"}, "vllm_image_archive is not set"),
+    ({"vllm_instances": [{"devices": [0, 1]}, {"devices": [1, 2]}], "vllm_tensor_parallel_size": 2},
+     "atlas-02: vllm_instances: NPU 1 is given to both vllm-0 and vllm-1"),
+    ({"vllm_instances": [{"port": 8001}, {"port": 8001}]}, "vllm_instances: port 8001 is given to both"),
+    ({"vllm_instances": 5, "vllm_tensor_parallel_size": 2}, "need 10 NPUs, but only 8 are healthy"),
+    ({"vllm_extra_args": ["--max-model-len", "4096"]}, "vllm_extra_args repeats --max-model-len"),
+])
+def test_bad_settings_are_named_with_their_value_and_rule(settings: dict, message: str) -> None:
+    errors = serving_settings_errors(settings, "atlas-02")
+    assert any(message in error for error in errors), errors
