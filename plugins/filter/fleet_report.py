@@ -1,0 +1,168 @@
+# Copyright: contributors to atlas-vllm
+# Apache License 2.0 (see LICENSE)
+"""Build the fleet report from the results each stage recorded on the controller, and render it.
+
+Each stage records ``{host, stage, recorded, data}`` per node under ``reports/results/<host>/<stage>.json``
+(``verdict``, ``hccl``, ``instances``, ``benchmark``, ``accuracy``). Because the records persist,
+``playbooks/report.yml`` can report on runs that happened earlier.
+
+``{{ records | atlas.vllm.fleet_report(generated) }}``  -> report dict (secrets removed)
+``{{ report | atlas.vllm.fleet_report_markdown }}``     -> Markdown an ops lead reads in 30 seconds
+``{{ report | atlas.vllm.fleet_report_junit(drift) }}`` -> JUnit XML for CI systems
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from ansible.errors import AnsibleFilterError
+
+SEVERITY = {"PASS": 0, "WARNING": 1, "CRITICAL": 2}
+_SECRET_KEY = re.compile(r"(api_?key|token|password|secret|authorization)", re.IGNORECASE)
+REDACTED = "<redacted>"
+
+
+def redact(value: Any) -> Any:
+    """Drop every value whose key names a secret, at any depth: no report may carry one."""
+    if isinstance(value, dict):
+        return {key: (REDACTED if _SECRET_KEY.search(str(key)) else redact(item)) for key, item in value.items()}
+    if isinstance(value, list):
+        return [redact(item) for item in value]
+    return value
+
+
+def fleet_report(records: list[dict[str, Any]], generated: str) -> dict[str, Any]:
+    if not isinstance(records, list):
+        raise AnsibleFilterError(f"fleet_report needs a list of recorded results, got {type(records).__name__}")
+    nodes: dict[str, dict[str, Any]] = {}
+    for record in records:
+        host = record.get("host")
+        stage = record.get("stage")
+        if not host or not stage:
+            continue
+        node = nodes.setdefault(host, {"host": host})
+        node[stage] = redact(record.get("data"))
+        node.setdefault("recorded", {})[stage] = record.get("recorded")
+    ordered = [nodes[host] for host in sorted(nodes)]
+    statuses = [node.get("verdict", {}).get("status", "UNKNOWN") for node in ordered]
+    instances = [i for node in ordered for i in node.get("instances", [])]
+    return {
+        "generated": generated,
+        "summary": {
+            "nodes": len(ordered),
+            "pass": statuses.count("PASS"),
+            "warning": statuses.count("WARNING"),
+            "critical": statuses.count("CRITICAL"),
+            "instances": len(instances),
+            "instances_ready": sum(1 for i in instances if i.get("ready")),
+        },
+        "nodes": ordered,
+    }
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return lines + ["| " + " | ".join(_cell(value) for value in row) + " |" for row in rows]
+
+
+def _failing_checks(node: dict[str, Any]) -> list[dict[str, Any]]:
+    checks = node.get("verdict", {}).get("checks", [])
+    return [c for c in checks if c.get("status") != "PASS"]
+
+
+def fleet_report_markdown(report: dict[str, Any]) -> str:
+    summary = report["summary"]
+    lines = [f"# Atlas fleet report — {report['generated']}", "",
+             f"**{summary['nodes']} node(s)**: {summary['pass']} PASS, {summary['warning']} WARNING, "
+             f"{summary['critical']} CRITICAL; **{summary['instances_ready']}/{summary['instances']}** "
+             "instance(s) ready.", ""]
+    lines += _table(["Node", "Verdict", "Instances ready", "Failing checks"], [
+        [node["host"], node.get("verdict", {}).get("status", "not checked"),
+         f"{sum(1 for i in node.get('instances', []) if i.get('ready'))}/{len(node.get('instances', []))}",
+         len(_failing_checks(node))] for node in report["nodes"]])
+    actions = [[node["host"], c.get("status"), c.get("device") if c.get("device") is not None else "-",
+                c.get("name"), c.get("detail"), c.get("action")]
+               for node in report["nodes"] for c in sorted(_failing_checks(node),
+                                                           key=lambda c: -SEVERITY.get(c.get("status"), 2))]
+    if actions:
+        lines += ["", "## What to do", ""]
+        lines += _table(["Node", "Severity", "Device", "Check", "Seen", "Action"], actions)
+    instances = [[node["host"], i.get("name"), i.get("url"), ",".join(str(d) for d in i.get("devices", [])),
+                  i.get("state"), i.get("time_to_ready_s")]
+                 for node in report["nodes"] for i in node.get("instances", [])]
+    if instances:
+        lines += ["", "## Instances", ""]
+        lines += _table(["Node", "Instance", "Endpoint", "NPUs", "State", "Ready after (s)"], instances)
+    matrix = [line for node in report["nodes"] for line in node.get("hccl", {}).get("lines", [])]
+    if matrix:
+        lines += ["", "## NPU network (HCCL ping matrix)", ""] + [f"- {line}" for line in dict.fromkeys(matrix)]
+    bench = [[node["host"], b.get("instance"), b.get("request_throughput"), b.get("output_throughput"),
+              b.get("p99_ttft_ms"), b.get("p99_tpot_ms"), b.get("failed"), b.get("slo_status")]
+             for node in report["nodes"] for b in _as_list(node.get("benchmark"))]
+    if bench:
+        lines += ["", "## Performance (vllm bench serve)", ""]
+        lines += _table(["Node", "Instance", "Req/s", "Output tok/s", "P99 TTFT (ms)", "P99 TPOT (ms)", "Failed",
+                         "SLO"], bench)
+    accuracy = [[node["host"], a.get("instance"), a.get("dataset"), a.get("accuracy"), a.get("min_accuracy"),
+                 a.get("status")] for node in report["nodes"] for a in _as_list(node.get("accuracy"))]
+    if accuracy:
+        lines += ["", "## Accuracy (AISBench)", ""]
+        lines += _table(["Node", "Instance", "Dataset", "Accuracy", "Minimum", "Result"], accuracy)
+    return "\n".join(lines) + "\n"
+
+
+def _as_list(value: Any) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _case(classname: str, name: str, failure: str | None = None) -> str:
+    head = f"    <testcase classname={quoteattr(classname)} name={quoteattr(name)}"
+    if failure is None:
+        return head + "/>"
+    return head + f">\n      <failure message={quoteattr(failure.splitlines()[0])}>{escape(failure)}</failure>\n" \
+                  "    </testcase>"
+
+
+def fleet_report_junit(report: dict[str, Any], drift: dict[str, int] | None = None) -> str:
+    cases: list[str] = []
+    for node in report["nodes"]:
+        host = node["host"]
+        if "verdict" in node:
+            failing = [c for c in _failing_checks(node) if c.get("status") == "CRITICAL"]
+            text = "\n".join(f"{c.get('name')} device={c.get('device')}: {c.get('detail')} -> {c.get('action')}"
+                             for c in failing)
+            cases.append(_case(host, "preflight verdict", text or None))
+        for instance in node.get("instances", []):
+            problem = None if instance.get("ready") else f"{instance.get('name')} is {instance.get('state')}"
+            cases.append(_case(host, f"instance {instance.get('name')} ready", problem))
+        for bench in _as_list(node.get("benchmark")):
+            problem = None if bench.get("slo_status", "PASS") == "PASS" else f"SLO breached: {bench.get('breaches')}"
+            cases.append(_case(host, f"benchmark {bench.get('instance')} SLO", problem))
+        for accuracy in _as_list(node.get("accuracy")):
+            problem = None if accuracy.get("status", "PASS") == "PASS" else (
+                f"accuracy {accuracy.get('accuracy')} below {accuracy.get('min_accuracy')}")
+            cases.append(_case(host, f"accuracy {accuracy.get('instance')}", problem))
+        if drift is not None and host in drift:
+            changed = int(drift[host])
+            cases.append(_case(host, "no drift (second deploy changed nothing)",
+                               f"second deploy reported changed={changed}" if changed else None))
+    failures = sum(1 for case in cases if "<failure" in case)
+    return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            f"<testsuites name=\"atlas-vllm\" tests=\"{len(cases)}\" failures=\"{failures}\">\n"
+            f"  <testsuite name=\"atlas-vllm fleet\" tests=\"{len(cases)}\" failures=\"{failures}\" "
+            f"timestamp={quoteattr(report['generated'])}>\n" + "\n".join(cases) + "\n  </testsuite>\n</testsuites>\n")
+
+
+class FilterModule:
+    def filters(self) -> dict:
+        return {"fleet_report": fleet_report, "fleet_report_markdown": fleet_report_markdown,
+                "fleet_report_junit": fleet_report_junit}

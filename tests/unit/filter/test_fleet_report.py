@@ -1,0 +1,61 @@
+"""The fleet report: built from recorded results, secrets removed, rendered as Markdown and JUnit."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from ansible_collections.atlas.vllm.plugins.filter.fleet_report import (
+    fleet_report,
+    fleet_report_junit,
+    fleet_report_markdown,
+)
+
+GENERATED = "2026-11-29T22:00:00Z"
+LINK_DOWN = {"name": "npu_link", "status": "CRITICAL", "device": 3, "detail": "link status: DOWN",
+             "action": "check the optical module of NPU 3 and its switch port (400GE1/1/2:4)"}
+
+
+def records() -> list[dict]:
+    return [
+        {"host": "atlas-02", "stage": "verdict", "recorded": GENERATED,
+         "data": {"status": "CRITICAL", "checks": [LINK_DOWN, {"name": "npu_health", "status": "PASS",
+                                                                "device": 0, "detail": "OK", "action": ""}]}},
+        {"host": "atlas-01", "stage": "verdict", "recorded": GENERATED, "data": {"status": "PASS", "checks": []}},
+        {"host": "atlas-01", "stage": "instances", "recorded": GENERATED,
+         "data": [{"name": "vllm-0", "url": "http://10.231.0.11:8000", "devices": [0, 1], "state": "ready",
+                   "ready": True, "time_to_ready_s": 21.4, "api_key": "sk-secret"}]},
+        {"host": "atlas-01", "stage": "benchmark", "recorded": GENERATED,
+         "data": {"instance": "vllm-0", "request_throughput": 3.2, "output_throughput": 410.5, "p99_ttft_ms": 180.0,
+                  "p99_tpot_ms": 31.0, "failed": 0, "slo_status": "PASS"}},
+    ]
+
+
+def test_the_report_counts_verdicts_and_ready_instances_and_orders_nodes() -> None:
+    report = fleet_report(records(), GENERATED)
+    assert [node["host"] for node in report["nodes"]] == ["atlas-01", "atlas-02"]
+    assert report["summary"] == {"nodes": 2, "pass": 1, "warning": 0, "critical": 1, "instances": 1,
+                                 "instances_ready": 1}
+
+
+def test_no_secret_survives_into_the_report() -> None:
+    report = fleet_report(records(), GENERATED)
+    assert "sk-secret" not in repr(report)
+    assert report["nodes"][0]["instances"][0]["api_key"] == "<redacted>"
+    assert "sk-secret" not in fleet_report_markdown(report)
+
+
+def test_markdown_names_the_failing_node_device_and_action() -> None:
+    text = fleet_report_markdown(fleet_report(records(), GENERATED))
+    assert "**2 node(s)**: 1 PASS, 0 WARNING, 1 CRITICAL; **1/1** instance(s) ready." in text
+    assert ("| atlas-02 | CRITICAL | 3 | npu_link | link status: DOWN | check the optical module of NPU 3 and its "
+            "switch port (400GE1/1/2:4) |") in text
+    assert "| atlas-01 | vllm-0 | http://10.231.0.11:8000 | 0,1 | ready | 21.4 |" in text
+    assert "| atlas-01 | vllm-0 | 3.2 | 410.5 | 180.0 | 31.0 | 0 | PASS |" in text
+
+
+def test_junit_fails_the_critical_node_and_the_drifted_one() -> None:
+    xml = fleet_report_junit(fleet_report(records(), GENERATED), {"atlas-01": 0, "atlas-02": 2})
+    suite = ET.fromstring(xml).find("testsuite")
+    failed = {(case.get("classname"), case.get("name")) for case in suite if case.find("failure") is not None}
+    assert failed == {("atlas-02", "preflight verdict"), ("atlas-02", "no drift (second deploy changed nothing)")}
+    assert suite.get("tests") == "6" and suite.get("failures") == "2"
