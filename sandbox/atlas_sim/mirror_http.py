@@ -94,7 +94,7 @@ class MirrorHandler(BaseHTTPRequestHandler):
         pass
 
     def log_message(self, format: str, *args: Any) -> None:
-        sys.stderr.write(f"{self.address_string()} {format % args}\n")
+        self.server.log(f"{self.address_string()} {format % args}")  # type: ignore[attr-defined]
 
     def handle_one_request(self) -> None:
         self._sent = 0
@@ -218,12 +218,17 @@ class MirrorHandler(BaseHTTPRequestHandler):
             length -= len(chunk)
 
 
+def _stderr_line(line: str) -> None:
+    sys.stderr.write(line + "\n")
+
+
 class MirrorServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], root: Path) -> None:
         self.root = Path(root).resolve()
+        self.log: Callable[[str], None] = _stderr_line
         if not self.root.is_dir():
             raise NotADirectoryError(str(root))
         super().__init__(address, MirrorHandler)

@@ -32,6 +32,7 @@ CLI
     ``python3 -m atlas_sim.models write DEST REPO_ID [--shard-kb N]``  write a simulated model into DEST
     ``python3 -m atlas_sim.models manifest DIR``                       write DIR/MANIFEST.sha256 (real copies too)
     ``python3 -m atlas_sim.models verify DIR``                         check DIR against its manifest
+    ``python3 -m atlas_sim.models list``                               repo ids and their cache directories
 """
 
 from __future__ import annotations

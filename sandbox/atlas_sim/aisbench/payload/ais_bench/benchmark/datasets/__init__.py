@@ -36,7 +36,8 @@ class TextVQADataset:
 
     def load(self) -> list[dict[str, Any]]:
         if not self.path.is_file():
-            raise FileNotFoundError(f"dataset file not found: {self.path} (extract textvqa.tar.gz into ais_bench/datasets)")
+            hint = "extract textvqa.tar.gz into ais_bench/datasets"
+            raise FileNotFoundError(f"dataset file not found: {self.path} ({hint})")
         rows = []
         with self.path.open(encoding="utf-8") as fh:
             for line in fh:

@@ -92,9 +92,7 @@ class VLLMCustomAPIChat:
                 time.sleep(min(2.0, 0.2 * (attempt + 1)))
         return None
 
-    def generate(
-        self, contents: list[list[dict[str, Any]]], log: Callable[[str], None]
-    ) -> list[str | None]:
+    def generate(self, contents: list[list[dict[str, Any]]], log: Callable[[str], None]) -> list[str | None]:
         """Answers in input order, ``batch_size`` requests at a time."""
         self.resolve_model()
         with ThreadPoolExecutor(max_workers=self.batch_size) as pool:

@@ -1,3 +1,5 @@
+# fmt: off
+# Kept in AISBench's own layout so the upstream instructions for editing this file apply as written.
 from ais_bench.benchmark.models import VLLMCustomAPIChat
 from ais_bench.benchmark.utils.model_postprocessors import extract_non_reasoning_content
 
