@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from . import hardware, host, images, labsvc, mirror, net, paths, rootfs, weights
+from .aisbench.kit import build_kit
 from .identity import IDENTITIES
 from .proc import SimError, run
 from .spec import FleetSpec
@@ -47,6 +48,7 @@ def up(spec: FleetSpec, progress: Progress) -> dict:
     mirror_root = mirror.ensure(progress)
     archive = images.ensure_archive(progress)
     weights.ensure_mirror(progress)
+    _ensure_aisbench_kit(progress)
     names = spec.names()
     paths.run_dir().mkdir(parents=True, exist_ok=True)
     _make_keys(names)
@@ -87,6 +89,14 @@ def up(spec: FleetSpec, progress: Progress) -> dict:
     write_inventory(record)
     progress(f"fleet up: {', '.join(names)} (inventory: {paths.inventory_file()})")
     return record
+
+
+def _ensure_aisbench_kit(progress: Progress) -> None:
+    """The AISBench package and TextVQA data an operator supplies (the image has neither)."""
+    target = paths.cache_dir() / "aisbench"
+    if not (target / "textvqa.tar.gz").is_file():
+        progress("building the AISBench kit (package and TextVQA data) for the accuracy role")
+        build_kit(target)
 
 
 def _refresh_package_lists(names: list[str]) -> None:
