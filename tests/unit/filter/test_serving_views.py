@@ -1,0 +1,38 @@
+"""Serving data reshaped for vllm_health, the results records and the endpoint table."""
+
+from __future__ import annotations
+
+from ansible_collections.atlas.vllm.plugins.filter.serving_views import (
+    endpoint_table,
+    vllm_health_instance,
+    vllm_instance_records,
+)
+
+ENDPOINT = {"name": "vllm-0", "devices": [0, 1], "port": 8000, "url": "http://10.231.0.11:8000",
+            "local_url": "http://127.0.0.1:8000", "served_model_name": "Qwen2.5-VL-7B-Instruct"}
+HEALTH = {"name": "vllm-0", "state": "ready", "ready": True, "time_to_ready_s": 12.25, "max_model_len": 16384,
+          "probe": {"answer": "A red, green and blue card\nwith a letter", "latency_s": 0.4,
+                    "usage": {"prompt_tokens": 90, "completion_tokens": 9, "total_tokens": 99}}}
+
+
+def test_health_checks_the_node_local_url_and_watches_the_container() -> None:
+    assert vllm_health_instance(ENDPOINT) == {"name": "vllm-0", "url": "http://127.0.0.1:8000",
+                                              "container": "vllm-0", "served_model_name": "Qwen2.5-VL-7B-Instruct"}
+
+
+def test_records_join_the_plan_with_what_health_saw() -> None:
+    record = vllm_instance_records([HEALTH], [ENDPOINT])[0]
+    assert record["url"] == "http://10.231.0.11:8000" and record["devices"] == [0, 1]
+    assert record["ready"] is True and record["time_to_ready_s"] == 12.25
+    assert record["probe_usage"]["total_tokens"] == 99
+
+
+def test_an_instance_health_never_saw_is_recorded_as_unknown() -> None:
+    assert vllm_instance_records([], [ENDPOINT])[0]["state"] == "unknown"
+
+
+def test_the_table_has_one_line_per_instance_with_its_answer_on_one_line() -> None:
+    lines = endpoint_table([{"inventory_hostname": "atlas-01", "vllm_endpoints": [ENDPOINT],
+                             "__verify_health": {"instances": [HEALTH]}}])
+    assert lines[1].split()[:6] == ["atlas-01", "vllm-0", "http://10.231.0.11:8000", "0,1", "ready", "12.2s"]
+    assert lines[1].endswith("A red, green and blue card with a letter")
