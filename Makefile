@@ -34,7 +34,9 @@ demo: setup
 	@$(SIM) up --nodes $(NODES) --os $(OS)
 	@set -e; trap '[ "$(KEEP)" = 1 ] || $(SIM) down' EXIT; \
 	  $(SIM) run -- ansible-playbook deploy.yml -i "$$($(SIM) inventory)"; \
-	  [ "$(KEEP)" = 1 ] && echo "fleet kept: $(SIM) status / $(SIM) down" || true
+	  $(BIN)/python scripts/demo_request.py; \
+	  if [ "$(KEEP)" = 1 ]; then echo "fleet kept: $(SIM) status / $(SIM) down"; \
+	  else echo "stopping the fleet (make demo KEEP=1 keeps it)"; fi
 
 test: lint unit sandbox-test molecule
 
