@@ -11,13 +11,15 @@ KEEP ?= 0
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup demo test lint unit sandbox-test molecule clean
+.PHONY: help setup demo test lint unit sandbox-test molecule nightly bench clean
 
 help:
 	@echo "make demo   - boot a sandbox fleet ($(NODES) nodes), deploy, show the result (KEEP=1 keeps the fleet)"
 	@echo "make test   - lint, unit tests, sandbox tests and Molecule scenarios"
 	@echo "make setup  - create or refresh .venv (Python tools, Ansible collections, Debian packages)"
 	@echo "make lint   - ansible-lint (production profile) and ruff"
+	@echo "make nightly [INVENTORY=path] - deploy twice (fail on drift), verify, report + JUnit"
+	@echo "make bench  - fleet-scale performance ratios on the sandbox, printed as a table"
 	@echo "make clean  - stop any sandbox fleet and remove .venv, build/ and caches"
 
 setup: $(STAMP)
@@ -39,6 +41,10 @@ demo: setup
 	  else echo "stopping the fleet (make demo KEEP=1 keeps it)"; fi
 
 test: lint unit sandbox-test molecule
+
+# Against the sandbox by default; INVENTORY=path runs the same against a real fleet.
+nightly: setup
+	$(BIN)/python scripts/nightly.py $(if $(INVENTORY),--inventory $(INVENTORY))
 
 lint: setup
 	$(BIN)/ruff check .
