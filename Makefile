@@ -42,6 +42,9 @@ demo: setup
 
 test: lint unit sandbox-test molecule
 
+bench: setup
+	$(BIN)/python scripts/bench.py
+
 # Against the sandbox by default; INVENTORY=path runs the same against a real fleet.
 nightly: setup
 	$(BIN)/python scripts/nightly.py $(if $(INVENTORY),--inventory $(INVENTORY))

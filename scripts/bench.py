@@ -1,0 +1,167 @@
+"""make bench: how fast the automation is at fleet scale, as ratios measured in one run on the sandbox.
+
+P1  deploy wall time, 16 nodes / 1 node (simulated model load 120 s)       target <= 1.15
+P2  no-op re-run of deploy / `ansible -m ping`, same 16 nodes                target <= 3
+P3  seconds from the server listening to the playbook seeing it ready      target <= 2 s
+P4  seconds from a container's exit to the failure being reported          target <= 5 s
+T   tasks run per host in a no-op re-run
+
+Prints the table and writes it, with the machine it ran on, to docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = REPO / ".venv" / "bin"
+SIM = str(BIN / "atlas-sim")
+RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)", re.M)
+
+
+def say(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def sim(*args: str) -> str:
+    return subprocess.run([SIM, *args], check=True, capture_output=True, text=True).stdout
+
+
+def timed(argv: list[str], label: str) -> tuple[float, str]:
+    say(f"{label} ...")
+    started = time.monotonic()
+    result = subprocess.run([SIM, "run", "--", *argv], cwd=REPO, capture_output=True, text=True,
+                            env={**os.environ, "ANSIBLE_NOCOLOR": "1"})
+    took = time.monotonic() - started
+    if result.returncode != 0:
+        sys.stdout.write(result.stdout[-4000:] + result.stderr[-2000:])
+        raise SystemExit(f"{label} failed (rc={result.returncode})")
+    say(f"{label}: {took:.1f}s")
+    return took, result.stdout
+
+
+def inventory() -> str:
+    return sim("inventory").strip()
+
+
+def deploy(label: str) -> tuple[float, str]:
+    return timed([str(BIN / "ansible-playbook"), "deploy.yml", "-i", inventory()], label)
+
+
+def fleet(nodes: int, load_seconds: int) -> None:
+    sim("down")
+    say(f"booting {nodes} node(s) (simulated model load {load_seconds}s)")
+    subprocess.run([SIM, "up", "--nodes", str(nodes), "--load-seconds", str(load_seconds)], check=True)
+
+
+def in_lab_python(code: str, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([SIM, "run", "--", sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True)
+
+
+# Polls a port every 20 ms from inside the lab and prints the wall-clock time it first accepts a connection.
+LISTEN_PROBE = """
+import socket, sys, time
+host, port = sys.argv[1], int(sys.argv[2])
+while True:
+    try:
+        socket.create_connection((host, port), 0.2).close()
+        print(time.time(), flush=True)
+        break
+    except OSError:
+        time.sleep(0.02)
+"""
+
+
+def health_argv(node: str, timeout: int) -> list[str]:
+    args = json.dumps({"instances": [{"name": "vllm-0", "url": "http://127.0.0.1:8000", "container": "vllm-0"}],
+                       "timeout": timeout, "poll_interval": 0.2})
+    return [str(BIN / "ansible"), node, "-i", inventory(), "-m", "atlas.vllm.vllm_health", "-a", args]
+
+
+def p3_ready_seen(node_ip: str) -> float:
+    """Restart the instance, then time the gap between its port accepting and vllm_health returning."""
+    sim("exec", "atlas-01", "--", "docker", "restart", "vllm-0")
+    probe = in_lab_python(LISTEN_PROBE, node_ip, "8000")
+    health = subprocess.run([SIM, "run", "--", *health_argv("atlas-01", 300)], capture_output=True, text=True)
+    seen = time.time()
+    listening = float(probe.communicate(timeout=300)[0].strip())
+    if health.returncode != 0:
+        raise SystemExit(f"P3: vllm_health failed:\n{health.stdout[-2000:]}")
+    return seen - listening
+
+
+def p4_crash_reported() -> float:
+    """Crash the instance a few seconds into its start and time the gap from its exit to the reported failure."""
+    sim("fault", "atlas-01", "container-crash", "--value", "4")
+    sim("exec", "atlas-01", "--", "docker", "restart", "vllm-0")
+    health = subprocess.run([SIM, "run", "--", *health_argv("atlas-01", 300)], capture_output=True, text=True)
+    reported = time.time()
+    finished = sim("exec", "atlas-01", "--", "docker", "inspect", "-f", "{{.State.FinishedAt}}", "vllm-0").strip()
+    sim("fault", "atlas-01", "clear")
+    if health.returncode == 0:
+        raise SystemExit("P4: vllm_health did not report the crash")
+    # Docker prints nanoseconds; Python's fromisoformat takes microseconds.
+    stamp = re.sub(r"(\.\d{6})\d*", r"\1", finished).replace("Z", "+00:00")
+    return reported - datetime.fromisoformat(stamp).timestamp()
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.machine())
+    memory = int(Path("/proc/meminfo").read_text().split()[1]) // (1024 * 1024)
+    python = platform.python_version()
+    return f"{os.cpu_count()} cores ({cpu}), {memory} GiB, Linux {platform.release()}, Python {python}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, default=16)
+    parser.add_argument("--load-seconds", type=int, default=120)
+    args = parser.parse_args()
+    try:
+        fleet(1, args.load_seconds)
+        one, _ = deploy("P1 deploy on 1 node")
+        p3 = p3_ready_seen("10.231.0.11")
+        p4 = p4_crash_reported()
+        fleet(args.nodes, args.load_seconds)
+        many, _ = deploy(f"P1 deploy on {args.nodes} nodes")
+        noop, output = deploy(f"P2 no-op re-run on {args.nodes} nodes")
+        ping, _ = timed([str(BIN / "ansible"), "all", "-i", inventory(), "-m", "ansible.builtin.ping"],
+                        f"P2 ansible -m ping on {args.nodes} nodes")
+    finally:
+        sim("down")
+    recap = RECAP.findall(output.rsplit("PLAY RECAP", 1)[-1])
+    tasks = max(int(ok) + int(skipped) for host, ok, _c, _u, _f, skipped in recap if host != "localhost")
+    changed = sum(int(c) for host, _o, c, _u, _f, _s in recap if host != "localhost")
+    rows = [
+        ("P1", f"deploy wall time, {args.nodes} nodes / 1 node (load {args.load_seconds} s)",
+         f"{many:.1f} s / {one:.1f} s", many / one, "<= 1.15"),
+        ("P2", f"no-op re-run / ansible -m ping, {args.nodes} nodes", f"{noop:.1f} s / {ping:.1f} s",
+         noop / ping, "<= 3"),
+        ("P3", "server listening -> playbook sees it ready", f"{p3:.2f} s", p3, "<= 2 s"),
+        ("P4", "container exit -> failure reported", f"{p4:.2f} s", p4, "<= 5 s"),
+        ("T", "tasks per host in a no-op re-run (changed: total)", f"{tasks} (changed {changed})", float(tasks), "-"),
+    ]
+    table = ["| | measure | measured | value | target |", "|---|---|---|---|---|"]
+    table += [f"| {key} | {what} | {raw} | {value:.2f} | {target} |" for key, what, raw, value, target in rows]
+    print("\n" + "\n".join(table))
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    (REPO / "docs/performance.md").write_text(
+        "# Performance of the automation (make bench)\n\n"
+        "Ratios measured in one `make bench` run on the sandbox fleet; `scripts/bench.py` says how each is taken.\n"
+        "Simulated model loads make the fleet wait like a real one; everything else (SSH, Ansible, docker) is real.\n\n"
+        f"Last run: {stamp} on {machine()}.\n\n" + "\n".join(table) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
