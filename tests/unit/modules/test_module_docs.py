@@ -7,7 +7,7 @@ import importlib
 import pytest
 import yaml
 
-MODULES = ["npu_smi_info", "hccn_info", "hccn_ping"]
+MODULES = ["npu_smi_info", "hccn_info", "hccn_ping", "model_weights_sync"]
 SPEC_KEYS = ("type", "elements", "default", "required")
 
 
