@@ -9,6 +9,10 @@ from dataclasses import dataclass
 from .twin import state as twin_state
 
 NODE_STATE_PATH = "/usr/local/Ascend/driver/lib64/.atlas-twin/node.json"
+# Operators of Atlas hosts type `hccn_tool` bare, as the vLLM-Ascend docs do: login shells find the driver tools.
+DRIVER_PROFILE = (b"# Ascend driver tools (hccn_tool) for login shells.\n"
+                  b'case ":$PATH:" in *:/usr/local/Ascend/driver/tools:*) ;; '
+                  b'*) PATH="$PATH:/usr/local/Ascend/driver/tools" ;; esac\n')
 
 
 @dataclass(frozen=True)
@@ -25,7 +29,8 @@ def node_layer(name: str, index: int, profile: str, load_seconds: float | None) 
     for device in state["devices"]:
         prefix = ipaddress.ip_network(f"0.0.0.0/{device['netmask']}").prefixlen
         fabric.append((device["iface"], f"{device['ip']}/{prefix}"))
-    return NodeLayer(files=twin_state.node_files(state), devices=twin_state.device_nodes(state),
+    files = {**twin_state.node_files(state), "/etc/profile.d/ascend_driver_env.sh": (DRIVER_PROFILE, 0o644)}
+    return NodeLayer(files=files, devices=twin_state.device_nodes(state),
                      fabric=fabric, state=state)
 
 

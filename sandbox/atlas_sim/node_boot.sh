@@ -42,4 +42,12 @@ if [ -f "$host_dir/devices" ]; then
 fi
 
 hostname "$name"
-exec env -i container=atlas-sim PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot "$root" /lib/systemd/systemd
+# pivot_root, not chroot: the node's mount namespace must have the overlay as its real root, so that
+# anything joining it later (runc exec, nsenter -m) lands inside the node and never on the machine's /.
+mkdir "$root/run/.oldroot"
+cd "$root"
+pivot_root . run/.oldroot
+cd /
+umount -l /run/.oldroot
+rmdir /run/.oldroot
+exec env -i container=atlas-sim PATH=/usr/sbin:/usr/bin:/sbin:/bin /lib/systemd/systemd
