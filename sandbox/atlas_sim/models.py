@@ -6,7 +6,7 @@ What is real and what is scaled
     checkpoints: every tensor the model has, in ``save_pretrained`` order, cut into the real number of shards by
     real bf16 byte size. Only the tensor *data* is scaled down: each tensor is stored 1-D with a few elements of
     deterministic bytes, so a model is a few MB. ``model.safetensors.index.json`` ``metadata.total_size`` is the
-    sum of the stored tensor bytes (what safetensors tooling checks); the real figure is ``real_total_size()``.
+    real checkpoint's size (``real_total_size()``), which the vLLM simulator sizes the NPU memory plan by.
 
 Shard counts
     3B/7B/32B/72B use the real counts (2/5/18/38). The w8a8 model has no public repository (it is produced
@@ -489,7 +489,6 @@ def write_model(dest_dir: Path, repo_id: str, shard_kb: int = DEFAULT_SHARD_KB) 
     shards = _split_shards(spec, tensor_plan(spec))
     real_total = sum(t.real_bytes for shard in shards for t in shard)
     weight_map: dict[str, str] = {}
-    stored = 0
     for number, shard in enumerate(shards, start=1):
         shard_real = sum(t.real_bytes for t in shard)
         budget = shard_kb * 1024 * spec.shards * shard_real / real_total
@@ -500,9 +499,9 @@ def write_model(dest_dir: Path, repo_id: str, shard_kb: int = DEFAULT_SHARD_KB) 
             data = _tensor_bytes(spec.repo_id, t.name, count * size)
             entries.append((t.name, t.dtype, count, data))
             weight_map[t.name] = spec.shard_name(number)
-            stored += len(data)
         _write(dest / spec.shard_name(number), safetensors_bytes(entries))
-    index = {"metadata": {"total_size": stored}, "weight_map": dict(sorted(weight_map.items()))}
+    # The index states the real checkpoint's size, as the real index does: vLLM sizes its NPU memory plan by it.
+    index = {"metadata": {"total_size": real_total_size(spec)}, "weight_map": dict(sorted(weight_map.items()))}
     _write(dest / spec.index_name, _dump(index))
     return dest
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -18,8 +19,16 @@ def mirror_model_dir(repo_id: str) -> Path:
     return labsvc.models_root() / repo_id
 
 
+def _recipe() -> str:
+    return hashlib.sha256(Path(models.__file__).read_bytes()).hexdigest()[:16]
+
+
 def ensure_mirror(progress: Progress) -> None:
-    """Write each model (deterministic bytes) and its sha256 manifest once; later runs reuse them."""
+    """Write each model (deterministic bytes) and its sha256 manifest once; rewrite them when the recipe changed."""
+    marker = labsvc.models_root() / ".atlas-sim-recipe"
+    if marker.is_file() and marker.read_text().strip() != _recipe():
+        progress("the simulated weights' recipe changed; rewriting the lab mirror")
+        shutil.rmtree(labsvc.models_root())
     for repo_id in models.MODELS:
         target = mirror_model_dir(repo_id)
         if (target / models.MANIFEST_NAME).is_file():
@@ -31,6 +40,7 @@ def ensure_mirror(progress: Progress) -> None:
         models.write_manifest(partial)
         shutil.rmtree(target, ignore_errors=True)
         partial.rename(target)
+    marker.write_text(_recipe() + "\n")
 
 
 def node_files(repo_id: str = DEFAULT_MODEL) -> dict[str, tuple[bytes, int]]:

@@ -161,12 +161,13 @@ def test_connection_refused_while_loading_then_healthy(sim: Sim, server_factory)
     server.wait_ready()
     status, headers, body = server.request("GET", "/health")
     assert (status, body) == (200, b"")
-    registrations = sim.registrations()
-    assert len(registrations) == 1
-    assert registrations[0]["name"] == "VLLMWorker_TP"
-    assert registrations[0]["devices"] == [0, 1]
+    registrations = sorted(sim.registrations(), key=lambda record: record["devices"])
+    # One worker process per tensor-parallel rank, each on its own NPU, as npu-smi shows on real nodes.
+    assert [record["devices"] for record in registrations] == [[0], [1]]
+    assert len({record["pid"] for record in registrations}) == 2
+    assert {record["name"] for record in registrations} == {"VLLMWorker_TP"}
     # ~90 % of the free HBM (65536 - 3400 MB) on each device.
-    assert registrations[0]["hbm_mb_per_device"] == int(0.9 * (65536 - 3400))
+    assert {record["hbm_mb_per_device"] for record in registrations} == {int(0.9 * (65536 - 3400))}
 
 
 def test_slow_load_fault_overrides_load_time(sim: Sim, server_factory) -> None:

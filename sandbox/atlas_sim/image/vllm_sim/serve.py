@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Any
 
-from vllm_sim import VLLM_VERSION, config_checks, driver, loader, logs, modelinfo, tracebacks
+from vllm_sim import VLLM_VERSION, config_checks, driver, loader, logs, modelinfo, ranks, tracebacks
 from vllm_sim.config_checks import Failure
 from vllm_sim.driver import DeviceError, DriverState
 from vllm_sim.engine import Engine
@@ -281,7 +281,7 @@ def _start_engine(
     )
     time.sleep(profile_time * 0.5)
     try:
-        registration = state.module.register_process(chosen, plan.budget_mb, PROCESS_NAME)
+        registration = ranks.start(state.module, chosen, plan.budget_mb, PROCESS_NAME)
     except ValueError as exc:
         extra = ["[Error]: Failed to start the device."]
         return _engine_failure(Failure(loader.INIT_DEVICE, loader.set_device_error(pid, 507033, 0, str(exc), extra)))
