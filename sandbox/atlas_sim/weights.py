@@ -26,7 +26,7 @@ def _recipe() -> str:
 def ensure_mirror(progress: Progress) -> None:
     """Write each model (deterministic bytes) and its sha256 manifest once; rewrite them when the recipe changed."""
     marker = labsvc.models_root() / ".atlas-sim-recipe"
-    if marker.is_file() and marker.read_text().strip() != _recipe():
+    if labsvc.models_root().is_dir() and (not marker.is_file() or marker.read_text().strip() != _recipe()):
         progress("the simulated weights' recipe changed; rewriting the lab mirror")
         shutil.rmtree(labsvc.models_root())
     for repo_id in models.MODELS:

@@ -48,20 +48,6 @@ IDLE_HBM_NPU0 = 3396  # sample A's NPU 0, which the default profile reproduces
 BENCH_ARGS = ["vllm", "bench", "serve", "--model", MODEL, "--dataset-name", "random", "--random-input-len", "32",
               "--random-output-len", "8", "--num-prompts", "4", "--save-result", "--result-dir", "/tmp/r"]
 
-# Where the twin differs from a real node; each xfail turns into a failure (XPASS) once the twin is fixed.
-HCCN_NOT_ON_PATH = ("twin: hccn_tool is only at /usr/local/Ascend/driver/tools, which no shell of the node has on "
-                    "PATH, so the tutorial's loops print 'hccn_tool: command not found'")
-WEIGHTS_SIZED_FROM_FILES = ("twin: the simulator sizes the weights from the simulated files ('Loading model weights "
-                            "took 0.0004 GB') instead of the model's ~16 GB of bf16 weights")
-ONE_PID_FOR_ALL_RANKS = ("twin: one registration covers both TP ranks, so NPUs 0 and 1 show the same pid; vLLM V1 "
-                         "runs one worker process per rank (sample B shows one pid per NPU)")
-DOCKER_EXEC_BROKEN = ("twin: every docker exec in a node fails with 'chdir to cwd (\"/workspace\") set in config.json "
-                      "failed': nodes are chroots, so runc exec enters the container's mount namespace at the "
-                      "machine's root instead of the container's")
-NO_WEIGHT_OOM = ("twin: with weights sized from the simulated files, 2 GB of free HBM passes weight loading and "
-                 "vLLM fails later with the KV-cache ValueError instead of the NPU out-of-memory error")
-
-
 @pytest.fixture(scope="module")
 def fleet() -> Iterator[None]:
     sim("down")
@@ -126,7 +112,6 @@ def test_npu_smi_over_ssh_matches_the_walk(fleet: None) -> None:
     assert by_ssh == in_node(SERVER, "npu-smi", "info").stdout
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=HCCN_NOT_ON_PATH)
 def test_seed_loops_run_as_typed_in_a_login_shell(fleet: None) -> None:
     typed = in_node(SERVER, "bash", "-lc", seed_loop("-link -g ", tool="hccn_tool"), check=False)
     assert typed.stderr == ""
@@ -219,7 +204,6 @@ def test_npu_smi_shows_the_workers_and_their_hbm(served: dict) -> None:
     assert table.chips[0].hbm_used == IDLE_HBM_NPU0 + by_npu[0].memory_mb
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=WEIGHTS_SIZED_FROM_FILES)
 def test_logs_report_the_weights_each_rank_loads(served: dict) -> None:
     logs = in_node(SERVER, "docker", "logs", "vllm-ascend")
     loaded = re.search(r"Loading model weights took (\d+\.\d+) GB", logs.stdout + logs.stderr)
@@ -228,13 +212,11 @@ def test_logs_report_the_weights_each_rank_loads(served: dict) -> None:
     assert 7.0 < float(loaded.group(1)) < 9.0, loaded.group(0)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=ONE_PID_FOR_ALL_RANKS)
 def test_each_tp_rank_is_its_own_process(served: dict) -> None:
     table = parse_npu_smi_info(in_node(SERVER, "npu-smi", "info").stdout)
     assert len({proc.pid for proc in table.processes}) == 2
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=DOCKER_EXEC_BROKEN)
 def test_bench_serve_inside_the_container(served: dict) -> None:
     result = in_node(SERVER, "docker", "exec", "vllm-ascend", *BENCH_ARGS, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -348,7 +330,6 @@ def test_hbm_busy_shows_a_foreign_process(fault: Callable[..., None]) -> None:
     assert table.processes == [] and table.chips[0].hbm_used == IDLE_HBM_NPU0
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=NO_WEIGHT_OOM)
 def test_hbm_busy_makes_vllm_run_out_of_npu_memory(fault: Callable[..., None]) -> None:
     # 60000 MB taken leaves about 2 GB: the 7B model's ~16 GB of bf16 weights cannot load on one NPU.
     fault("hbm-busy", 0, "60000")
