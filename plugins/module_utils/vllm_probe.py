@@ -20,6 +20,7 @@ import re
 import socket
 import ssl
 import time
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -358,6 +359,31 @@ def baseline_of(container: dict[str, Any]) -> dict[str, Any]:
     return {"restart_count": container["restart_count"], "started_at": container["started_at"]}
 
 
+def restarted_since(container: dict[str, Any], baseline: dict[str, Any] | None) -> bool:
+    """Whether the container is restarting, or restarted since ``baseline`` was taken."""
+    if container.get("restarting"):
+        return True
+    if not baseline:
+        return False
+    before = baseline.get("restart_count")
+    if before is not None and container.get("restart_count", 0) > before:
+        return True
+    started = baseline.get("started_at")
+    return bool(started and container.get("started_at") and container["started_at"] != started)
+
+
+def rfc3339_to_unix(stamp: str | None) -> float | None:
+    """Docker's ``2026-11-29T21:59:01.123456789Z`` as Unix seconds (Python 3.9 parses at most microseconds)."""
+    if not stamp or stamp.startswith("0001-"):
+        return None
+    match = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$", stamp)
+    if not match:
+        return None
+    whole, fraction, zone = match.groups()
+    parsed = datetime.fromisoformat(whole + ("+00:00" if zone == "Z" else zone))
+    return parsed.timestamp() + float(fraction or 0)
+
+
 def judge_container(container: dict[str, Any], baseline: dict[str, Any] | None) -> tuple[bool, str]:
     """``(crashed, reason)``: exited, dead, restarting, failed to start, or restarted since ``baseline``.
 
@@ -365,6 +391,8 @@ def judge_container(container: dict[str, Any], baseline: dict[str, Any] | None) 
     StartedAt or a higher RestartCount is the only trace of the crash; either counts as a failure.
     """
     exit_code = container.get("exit_code")
+    if exit_code is None:
+        exit_code = "unknown"
     extra = " (killed by the OOM killer)" if container.get("oom_killed") else ""
     if container.get("error"):
         extra += f": {container['error']}"

@@ -153,6 +153,7 @@ from ansible_collections.atlas.vllm.plugins.module_utils.hccn import (  # noqa: 
     parse_netdetect,
     parse_tls,
 )
+from ansible_collections.atlas.vllm.plugins.module_utils.tool_path import find_tool  # noqa: E402
 
 DEFAULT_EXECUTABLE = "/usr/local/Ascend/driver/tools/hccn_tool"
 LOCALE = {"LANGUAGE": "C", "LC_ALL": "C"}
@@ -207,17 +208,7 @@ def empty_entry(device: int, conf: dict[str, str]) -> dict[str, Any]:
 
 
 def find_executable(module: AnsibleModule) -> str:
-    explicit = module.params["executable"]
-    if explicit:
-        if not (os.path.isfile(explicit) and os.access(explicit, os.X_OK)):
-            module.fail_json(msg=f"executable {explicit} is not an executable file")
-        return explicit
-    found = module.get_bin_path("hccn_tool")
-    if found:
-        return found
-    if os.access(DEFAULT_EXECUTABLE, os.X_OK):
-        return DEFAULT_EXECUTABLE
-    module.fail_json(msg=f"hccn_tool not found on PATH or at {DEFAULT_EXECUTABLE}; is the Ascend driver installed?")
+    return find_tool(module, "hccn_tool", DEFAULT_EXECUTABLE)
 
 
 def run_quietly(module: AnsibleModule, argv: list[str]) -> tuple[int, str]:

@@ -135,12 +135,12 @@ results:
       sample: "device 0 PING 11.12.165.80\nrecv seq=0,time=0.114000ms\n..."
 """
 
-import os  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from typing import Any  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.atlas.vllm.plugins.module_utils.hccn import parse_ping  # noqa: E402
+from ansible_collections.atlas.vllm.plugins.module_utils.tool_path import find_tool  # noqa: E402
 
 DEFAULT_EXECUTABLE = "/usr/local/Ascend/driver/tools/hccn_tool"
 LOCALE = {"LANGUAGE": "C", "LC_ALL": "C"}
@@ -162,17 +162,7 @@ ARGUMENT_SPEC = {
 
 
 def find_executable(module: AnsibleModule) -> str:
-    explicit = module.params["executable"]
-    if explicit:
-        if not (os.path.isfile(explicit) and os.access(explicit, os.X_OK)):
-            module.fail_json(msg=f"executable {explicit} is not an executable file")
-        return explicit
-    found = module.get_bin_path("hccn_tool")
-    if found:
-        return found
-    if os.access(DEFAULT_EXECUTABLE, os.X_OK):
-        return DEFAULT_EXECUTABLE
-    module.fail_json(msg=f"hccn_tool not found on PATH or at {DEFAULT_EXECUTABLE}; is the Ascend driver installed?")
+    return find_tool(module, "hccn_tool", DEFAULT_EXECUTABLE)
 
 
 def ping(module: AnsibleModule, executable: str, device: int, address: str, count: int) -> dict[str, Any]:

@@ -123,7 +123,6 @@ cmd:
   sample: [["/usr/local/bin/npu-smi", "info"]]
 """
 
-import os  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.atlas.vllm.plugins.module_utils.npu_smi import (  # noqa: E402
@@ -132,6 +131,7 @@ from ansible_collections.atlas.vllm.plugins.module_utils.npu_smi import (  # noq
     parse_info,
     parse_mapping,
 )
+from ansible_collections.atlas.vllm.plugins.module_utils.tool_path import find_tool  # noqa: E402
 
 DEFAULT_EXECUTABLE = "/usr/local/bin/npu-smi"
 LOCALE = {"LANGUAGE": "C", "LC_ALL": "C"}
@@ -143,20 +143,7 @@ ARGUMENT_SPEC = {
 
 
 def find_executable(module: AnsibleModule) -> str:
-    explicit = module.params["executable"]
-    if explicit:
-        if not (os.path.isfile(explicit) and os.access(explicit, os.X_OK)):
-            module.fail_json(msg=f"executable {explicit} is not an executable file", cmd=[])
-        return explicit
-    found = module.get_bin_path("npu-smi")
-    if found:
-        return found
-    # sudo's secure_path usually lacks /usr/local/bin, which is where the driver installer puts npu-smi.
-    if os.access(DEFAULT_EXECUTABLE, os.X_OK):
-        return DEFAULT_EXECUTABLE
-    module.fail_json(
-        msg=f"npu-smi not found on PATH or at {DEFAULT_EXECUTABLE}; is the Ascend driver installed?", cmd=[]
-    )
+    return find_tool(module, "npu-smi", DEFAULT_EXECUTABLE)
 
 
 def run(module: AnsibleModule, argv: list[str], history: list[list[str]]) -> str:

@@ -364,6 +364,8 @@ from ansible_collections.atlas.vllm.plugins.module_utils.vllm_probe import (  # 
     parse_chat_response,
     parse_inspect,
     parse_url,
+    restarted_since,
+    rfc3339_to_unix,
 )
 
 LOCALE = {"LANGUAGE": "C", "LC_ALL": "C"}
@@ -518,6 +520,10 @@ class Watch:
             return True, baseline
         if baseline is None:
             baseline = baseline_of(container)
+        if container.get("status") not in ("exited", "dead") and restarted_since(container, baseline):
+            # A restart policy starts the container again within ~100 ms and docker resets State.ExitCode to 0:
+            # the real exit code is only kept in the container's "die" event.
+            container["exit_code"] = self.last_exit_code(name, baseline)
         result["container"] = container_result(container, baseline)
         crashed, reason = judge_container(container, baseline)
         if crashed:
@@ -525,6 +531,14 @@ class Watch:
             result["container"]["logs_tail"] = logs
             result.update(state=FAILED, ready=False, detail=f"container {name} {reason}")
         return crashed, baseline
+
+    def last_exit_code(self, name: str, baseline: dict[str, Any]) -> int | None:
+        since = rfc3339_to_unix(baseline.get("started_at")) or time.time() - 3600
+        rc, out, _err = self.run_docker(["events", "--since", str(int(since)), "--until", str(int(time.time()) + 1),
+                                         "--filter", f"container={name}", "--filter", "event=die",
+                                         "--format", "{{.Actor.Attributes.exitCode}}"])
+        codes = [line.strip() for line in out.splitlines() if line.strip().lstrip("-").isdigit()]
+        return int(codes[-1]) if rc == 0 and codes else None
 
     def log_tail(self, name: str) -> list[str]:
         lines = self.params["log_lines"]

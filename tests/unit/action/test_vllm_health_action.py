@@ -202,7 +202,9 @@ def test_crash_hidden_by_restart_policy_fails_within_seconds(tmp_path, servers):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and len(docker.calls()) < 3:
             time.sleep(0.05)
-        docker.set_state("vllm-0", restart_count=1, exit_code=1, started_at="2026-11-29T22:00:14.2Z")
+        # The restart policy brings it back at once: State.ExitCode is 0 again, the die event keeps the 1.
+        docker.set_died("vllm-0", 1)
+        docker.set_state("vllm-0", restart_count=1, exit_code=0, started_at="2026-11-29T22:00:14.2Z")
         flag.write_text(str(time.time()))
 
     threading.Thread(target=crash_when_watched, daemon=True).start()

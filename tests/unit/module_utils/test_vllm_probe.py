@@ -286,3 +286,21 @@ def test_merge_log_tail_orders_streams_by_time_and_strips_colours():
 def test_merge_log_tail_keeps_lines_without_timestamps_in_place():
     assert vp.merge_log_tail("a\nb\n", "", 5) == ["a", "b"]
     assert vp.merge_log_tail("x", "", 0) == []
+
+
+def test_docker_timestamps_with_nanoseconds_become_unix_seconds() -> None:
+    from ansible_collections.atlas.vllm.plugins.module_utils.vllm_probe import rfc3339_to_unix
+
+    assert rfc3339_to_unix("1970-01-01T00:00:10.5Z") == 10.5
+    assert rfc3339_to_unix("2026-11-29T21:59:01.123456789Z") == pytest.approx(1795989541.123456789)
+    assert rfc3339_to_unix("0001-01-01T00:00:00Z") is None and rfc3339_to_unix("not a time") is None
+
+
+def test_a_restart_is_seen_in_the_count_the_start_time_or_the_restarting_flag() -> None:
+    from ansible_collections.atlas.vllm.plugins.module_utils.vllm_probe import restarted_since
+
+    base = {"restart_count": 0, "started_at": "2026-11-29T21:59:01Z"}
+    assert not restarted_since({"restart_count": 0, "started_at": "2026-11-29T21:59:01Z"}, base)
+    assert restarted_since({"restart_count": 1, "started_at": "2026-11-29T21:59:01Z"}, base)
+    assert restarted_since({"restart_count": 0, "started_at": "2026-11-29T22:00:00Z"}, base)
+    assert restarted_since({"restarting": True}, None)

@@ -370,7 +370,9 @@ def test_restart_hidden_by_restart_policy_is_a_crash(capsys, servers, docker):
     server = servers(load_seconds=None)
     docker.set_state("vllm-0", restart_count=0)
     baseline = {"restart_count": 0, "started_at": "2026-11-29T21:59:01.123456789Z"}
-    later(0.6, lambda: docker.set_state("vllm-0", restart_count=1, exit_code=1,
+    # Docker resets State.ExitCode when the policy restarts the container; the code survives in the die event.
+    docker.set_died("vllm-0", 1)
+    later(0.6, lambda: docker.set_state("vllm-0", restart_count=1, exit_code=0,
                                         started_at="2026-11-29T22:00:14.2Z"))
     failed, result, elapsed = run(capsys, {
         "instances": [instance(server, container="vllm-0", container_baseline=baseline)],

@@ -143,6 +143,7 @@ def prepare_chat(ctx: ServeContext, body: dict[str, Any]) -> Prepared:
     if not any(isinstance(m, dict) and m.get("role") == "system" for m in messages):
         prompt_tokens += textgen.DEFAULT_SYSTEM_TOKENS
     images: list[tuple[str, int, int]] = []
+    image_data: list[bytes] = []
     question = ""
     image_urls: list[str] = []
     for message in messages:
@@ -167,6 +168,7 @@ def prepare_chat(ctx: ServeContext, body: dict[str, Any]) -> Prepared:
     for url in image_urls:
         try:
             images.append(media.load_image(url))
+            image_data.append(media.decode_data_uri(url))
         except media.BadImage as exc:
             raise ApiError(str(exc)) from exc
         except media.FetchFailed as exc:
@@ -174,7 +176,7 @@ def prepare_chat(ctx: ServeContext, body: dict[str, Any]) -> Prepared:
     prompt_tokens += sum(textgen.image_tokens(w, h) for _, w, h in images)
     max_tokens = _max_tokens(ctx, body, prompt_tokens, "messages")
     tokens, reason = textgen.generate(
-        textgen.answer_text(images, question),
+        textgen.answer_text(images, question, image_data),
         max_tokens,
         bool(body.get("ignore_eos")),
         int(body.get("min_tokens") or 0),

@@ -8,6 +8,9 @@ lands close to Qwen's BPE on English text. `vllm bench serve` builds prompts fro
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+
+from . import ocr, pngread
 
 _TOKEN = re.compile(r"\w{1,5}|[^\w\s]")
 _PIECE = re.compile(r"\s*(?:\w{1,5}|[^\w\s])")
@@ -45,7 +48,33 @@ def image_tokens(width: int, height: int, patch: int = 14, merge: int = 2) -> in
     return (h // factor) * (w // factor) + 2
 
 
-def answer_text(images: list[tuple[str, int, int]], question: str) -> str:
+# Questions whose answer is the number on the sign rather than the whole text.
+_NUMERIC = re.compile(r"\b(number|numbers|year|how many|how much|digits?|price|time)\b")
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def read_image_text(data: bytes | None) -> str | None:
+    """Sign text in an encoded image, None when it is not a PNG of the sign font."""
+    if not data:
+        return None
+    img = pngread.decode(data)
+    return None if img is None else ocr.read_text(img)
+
+
+def short_answer(question: str, text: str) -> str:
+    """A VQA-style answer: the digits for number questions, else the text minus words the question already names."""
+    q = question.lower()
+    digits = re.findall(r"\d+", text)
+    if digits and _NUMERIC.search(q):
+        return " ".join(digits)
+    words = text.lower().split()
+    asked = set(_WORD.findall(q))
+    # "which gate is shown?" over "GATE B" -> "b": annotators answer with what the question does not already say.
+    rest = [w for w in words if w.strip("!.-") not in asked]
+    return " ".join(rest or words)
+
+
+def describe(images: list[tuple[str, int, int]], question: str) -> str:
     parts: list[str] = []
     for n, (fmt, width, height) in enumerate(images, start=1):
         label = "The image" if len(images) == 1 else f"Image {n}"
@@ -55,6 +84,18 @@ def answer_text(images: list[tuple[str, int, int]], question: str) -> str:
         parts.append(f'You asked: "{snippet}".')
     parts.append("This answer comes from a simulated Qwen2.5-VL model.")
     return " ".join(parts)
+
+
+def answer_text(images: list[tuple[str, int, int]], question: str, image_data: Sequence[bytes | None] = ()) -> str:
+    """The reply to a chat: a short answer from the first image whose text can be read, else a description.
+
+    ``image_data`` holds the decoded bytes of each image part, in the order of ``images``.
+    """
+    for data in image_data:
+        text = read_image_text(data)
+        if text:
+            return short_answer(question, text)
+    return describe(images, question)
 
 
 def generate(answer: str, max_tokens: int, ignore_eos: bool, min_tokens: int = 0) -> tuple[list[str], str]:
