@@ -33,14 +33,15 @@ def redact(value: Any) -> Any:
     return value
 
 
-def fleet_report(records: list[dict[str, Any]], generated: str) -> dict[str, Any]:
+def fleet_report(records: list[dict[str, Any]], generated: str, since: str | None = None) -> dict[str, Any]:
+    """``since`` (an ISO time in UTC, as the records carry) leaves out results recorded before it."""
     if not isinstance(records, list):
         raise AnsibleFilterError(f"fleet_report needs a list of recorded results, got {type(records).__name__}")
     nodes: dict[str, dict[str, Any]] = {}
     for record in records:
         host = record.get("host")
         stage = record.get("stage")
-        if not host or not stage:
+        if not host or not stage or (since and str(record.get("recorded") or "") < since):
             continue
         node = nodes.setdefault(host, {"host": host})
         node[stage] = redact(record.get("data"))

@@ -59,3 +59,10 @@ def test_junit_fails_the_critical_node_and_the_drifted_one() -> None:
     failed = {(case.get("classname"), case.get("name")) for case in suite if case.find("failure") is not None}
     assert failed == {("atlas-02", "preflight verdict"), ("atlas-02", "no drift (second deploy changed nothing)")}
     assert suite.get("tests") == "6" and suite.get("failures") == "2"
+
+
+def test_results_recorded_before_since_are_left_out() -> None:
+    old = {"host": "atlas-01", "stage": "benchmark", "recorded": "2026-11-28T10:00:00", "data": {"instance": "x"}}
+    new = {"host": "atlas-01", "stage": "verdict", "recorded": "2026-11-29T22:00:00", "data": {"status": "PASS"}}
+    report = fleet_report([old, new], GENERATED, since="2026-11-29T00:00:00")
+    assert "benchmark" not in report["nodes"][0] and report["nodes"][0]["verdict"]["status"] == "PASS"
