@@ -70,7 +70,10 @@ def inject(name: str, kind: str, device: str | None, value: str | None) -> str:
     elif kind == "device-missing":
         _node(name, ["rm", "-f", f"/dev/davinci{_device(state, device)['logic_id']}"])
     elif kind == "image-missing":
-        _node(name, ["docker", "image", "rm", "--force", *REPO_TAGS], check=False)
+        # Every name the image goes by on the node: the loaded quay.io tags and any pulled from a mirror.
+        listed = _node(name, ["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]).stdout.split()
+        tags = sorted({*REPO_TAGS, *(tag for tag in listed if tag.split(":")[0].endswith("ascend/vllm-ascend"))})
+        _node(name, ["docker", "image", "rm", "--force", *tags], check=False)
     elif kind == "weights-missing":
         _node(name, ["mkdir", "-p", f"{STASH}/weights"])
         _node(name, ["sh", "-c", 'for d in "$1"/*; do [ -e "$d" ] && mv "$d" "$2"/; done; true', "sh",
