@@ -40,7 +40,7 @@ def endpoint_table(hosts: list[dict[str, Any]]) -> list[str]:
     header = f"{'node':<12} {'instance':<10} {'endpoint':<28} {'NPUs':<8} {'state':<8} {'ready after':>11}  answer"
     lines = [header]
     for host in hosts:
-        health = {i.get("name"): i for i in (host.get("__verify_health") or {}).get("instances", [])}
+        health = {i.get("name"): i for i in (host.get("vllm_gate") or {}).get("instances", [])}
         for endpoint in host.get("vllm_endpoints") or []:
             seen = health.get(endpoint["name"], {})
             ready_after = seen.get("time_to_ready_s")

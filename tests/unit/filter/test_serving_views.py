@@ -33,6 +33,6 @@ def test_an_instance_health_never_saw_is_recorded_as_unknown() -> None:
 
 def test_the_table_has_one_line_per_instance_with_its_answer_on_one_line() -> None:
     lines = endpoint_table([{"inventory_hostname": "atlas-01", "vllm_endpoints": [ENDPOINT],
-                             "__verify_health": {"instances": [HEALTH]}}])
+                             "vllm_gate": {"instances": [HEALTH]}}])
     assert lines[1].split()[:6] == ["atlas-01", "vllm-0", "http://10.231.0.11:8000", "0,1", "ready", "12.2s"]
     assert lines[1].endswith("A red, green and blue card with a letter")

@@ -1,0 +1,100 @@
+# Copyright: contributors to atlas-vllm
+# Apache License 2.0 (see LICENSE)
+"""Describe the container of one planned vLLM instance.
+
+``{{ plan | map('atlas.vllm.vllm_container_spec', common, settings) | list }}`` -> one dict per instance with
+exactly the options the vllm role hands to ``community.docker.docker_container``:
+``{name, port, image, restart_policy, network_mode, published_ports, shm_size, devices, volumes, env, labels,
+command}``.
+
+The dict is also what the node keeps as the instance's current settings, so a failed rolling change can
+restore the previous container exactly, option for option.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible_collections.atlas.vllm.plugins.filter.vllm_serve import vllm_serve_argv
+
+# Labels our own tooling reads back: the instance a container serves and the NPUs it holds.
+INSTANCE_LABEL = "io.atlas-vllm.instance"
+DEVICES_LABEL = "io.atlas-vllm.devices"
+
+
+def vllm_container_spec(instance: dict[str, Any], common: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
+    devices = [int(device) for device in instance["devices"]]
+    port = int(instance["port"])
+    bridge = common["network_mode"] != "host"
+    return {
+        "name": instance["name"],
+        "port": port,
+        "image": common["image"],
+        "restart_policy": common["restart_policy"],
+        "network_mode": common["network_mode"],
+        # On the host network the server binds the node's port itself; a bridge needs it published.
+        "published_ports": [f"{port}:{port}"] if bridge else [],
+        "shm_size": common["shm_size"],
+        "devices": [f"/dev/davinci{device}" for device in devices] + list(common["control_devices"]),
+        "volumes": list(common["volumes"]),
+        "env": {str(key): str(value) for key, value in common["env"].items()},
+        "labels": {common["label"]: "true", INSTANCE_LABEL: instance["name"],
+                   DEVICES_LABEL: ",".join(str(device) for device in devices)},
+        "command": vllm_serve_argv({**settings, "port": port}),
+    }
+
+
+def vllm_container_spec_from_inspect(inspect: dict[str, Any]) -> dict[str, Any]:
+    """The same description, read back from a running container (``docker inspect``, as docker_container_info
+    returns it): what the container really runs, whichever run or version of the role started it."""
+    config = inspect.get("Config") or {}
+    host = inspect.get("HostConfig") or {}
+    labels = dict(config.get("Labels") or {})
+    bindings = host.get("PortBindings") or {}
+    published = [f"{(binds or [{}])[0].get('HostPort') or port.split('/')[0]}:{port.split('/')[0]}"
+                 for port, binds in sorted(bindings.items())]
+    env = dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item)
+    command = list(config.get("Cmd") or [])
+    port = _flag(command, "--port")
+    return {
+        "name": str(inspect.get("Name", "")).lstrip("/"),
+        "port": int(port) if port and str(port).isdigit() else None,
+        "image": config.get("Image"),
+        "restart_policy": (host.get("RestartPolicy") or {}).get("Name") or "no",
+        "network_mode": host.get("NetworkMode") or "default",
+        "published_ports": published,
+        "shm_size": str(host.get("ShmSize")) if host.get("ShmSize") else None,
+        "devices": [device["PathOnHost"] for device in host.get("Devices") or []],
+        "volumes": list(host.get("Binds") or []),
+        "env": env,
+        "labels": labels,
+        "command": command,
+    }
+
+
+def _flag(command: list[str], flag: str) -> str | None:
+    return next((str(command[i + 1]) for i, arg in enumerate(command[:-1]) if arg == flag), None)
+
+
+def vllm_spec_local_instance(spec: dict[str, Any]) -> dict[str, Any]:
+    """The instance of a container description as the node itself reaches it (for the in-flight check)."""
+    return {"name": spec["name"], "url": f"http://127.0.0.1:{spec['port']}"}
+
+
+def vllm_spec_urls(specs: list[dict[str, Any]], address: str) -> list[str]:
+    """The URLs of container descriptions as the gateways reach them (the node's inventory address)."""
+    return [f"http://{address}:{spec['port']}" for spec in specs]
+
+
+def vllm_spec_health_instance(spec: dict[str, Any]) -> dict[str, Any]:
+    """A vllm_health instance entry for a container description (the gate of a rollback)."""
+    return {**vllm_spec_local_instance(spec), "container": spec["name"],
+            "served_model_name": _flag(spec.get("command") or [], "--served-model-name")}
+
+
+class FilterModule:
+    def filters(self) -> dict:
+        return {"vllm_container_spec": vllm_container_spec,
+                "vllm_container_spec_from_inspect": vllm_container_spec_from_inspect,
+                "vllm_spec_local_instance": vllm_spec_local_instance, "vllm_spec_urls": vllm_spec_urls,
+                "vllm_spec_health_instance": vllm_spec_health_instance}
