@@ -13,7 +13,7 @@ import sys
 from . import faults, fleet, host, images, net, paths
 from .proc import SimError
 from .progress import Progress
-from .spec import PROFILES, FleetSpec
+from .spec import MAX_GATEWAYS, PROFILES, FleetSpec, is_gateway
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -21,8 +21,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    up = sub.add_parser("up", help="build (once) and boot the fleet")
-    up.add_argument("--nodes", type=int, default=2, help="number of nodes (atlas-01 ...), default 2")
+    up = sub.add_parser("up", help="build (once) and boot the fleet (nodes, and gateways with --gateways)",
+                        description="Build (once) and boot the fleet: N simulated Atlas nodes atlas-01 ... and, "
+                                    "with --gateways G, G plain Debian 12 gateway hosts atlas-gw-01 ... "
+                                    "(inventory group atlas_gateways; no NPUs, image, weights or dockerd).")
+    up.add_argument("--nodes", type=int, default=2, metavar="N", help="number of nodes (atlas-01 ...), default 2")
+    up.add_argument("--gateways", type=int, default=0, metavar="G",
+                    help=f"number of gateway hosts (atlas-gw-01 ..., 10.231.0.201 ...), 0 to {MAX_GATEWAYS}, "
+                         "default 0")
     up.add_argument("--os", dest="os_list", help="ubuntu22.04 (default) or openeuler22.03; one value or one per node")
     up.add_argument("--profile", dest="profile_list",
                     help=f"hardware profile: {', '.join(PROFILES)}; one value or one per node")
@@ -31,12 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--no-weights", action="store_true", help="leave the nodes' model cache empty")
 
     sub.add_parser("down", help="stop the fleet and remove everything up made")
-    sub.add_parser("status", help="list the nodes and whether they run")
+    sub.add_parser("status", help="list the nodes and gateways and whether they run")
     sub.add_parser("inventory", help="print the path of the generated Ansible inventory")
 
     run = sub.add_parser("run", help="run a command inside the lab netns with .venv/bin on PATH")
     run.add_argument("argv", nargs=argparse.REMAINDER)
-    fault = sub.add_parser("fault", help="inject a fault into a node (KIND 'clear' removes them all)")
+    fault = sub.add_parser("fault", help="inject a fault into a node, not a gateway (KIND 'clear' removes them all)")
     fault.add_argument("node")
     fault.add_argument("kind", help="npu-unhealthy, hbm-busy, device-missing, driver-version, link-down, net-health, "
                                     "no-ip, image-missing, weights-missing, weights-corrupt, container-crash, "
@@ -44,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     fault.add_argument("--device", help="NPU logic id (the N of /dev/davinciN)")
     fault.add_argument("--value", help="health level, MB, version, Fault|Init, or seconds, by kind")
 
-    exe = sub.add_parser("exec", help="run a command inside a node")
+    exe = sub.add_parser("exec", help="run a command inside a node or gateway")
     exe.add_argument("node")
     exe.add_argument("argv", nargs=argparse.REMAINDER)
     return parser
@@ -70,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace, progress: Progress) -> int:
     if args.command == "up":
         spec = FleetSpec.parse(args.nodes, args.os_list, args.profile_list, args.load_seconds,
-                               image=not args.no_image, weights=not args.no_weights)
+                               image=not args.no_image, weights=not args.no_weights, gateways=args.gateways)
         fleet.up(spec, progress)
         return 0
     if args.command == "down":
@@ -83,7 +89,8 @@ def _dispatch(args: argparse.Namespace, progress: Progress) -> int:
             return 1
         for node in nodes:
             state = "running" if node["running"] else "STOPPED"
-            print(f"{node['name']:<10} {node['ip']:<14} {node['os']:<15} {node['profile']:<10} {state}")
+            kind = node["profile"] if node["role"] == "node" else "gateway"
+            print(f"{node['name']:<12} {node['ip']:<14} {node['os']:<15} {kind:<10} {state}")
         return 0 if all(node["running"] for node in nodes) else 1
     if args.command == "inventory":
         if fleet.load_record() is None:
@@ -93,6 +100,9 @@ def _dispatch(args: argparse.Namespace, progress: Progress) -> int:
     if args.command == "run":
         return _run_in_lab(_strip_dashes(args.argv))
     if args.command == "fault":
+        if is_gateway(args.node):
+            raise SimError(f"{args.node} is a gateway: it has no NPUs, driver, image or weights to break; "
+                           "faults apply to nodes (atlas-01 ...)")
         if args.kind == "clear":
             archive = images.ensure_archive(progress)
             faults.clear(args.node, lambda name: images.load_into(name, archive))

@@ -1,4 +1,9 @@
-"""Bringing the whole fleet up and down, and describing it (status, inventory)."""
+"""Bringing the whole fleet up and down, and describing it (status, inventory).
+
+A fleet is its nodes (simulated Atlas servers, `atlas-NN`) and, optionally, its gateways (plain
+Debian 12 hosts for the vLLM router, `atlas-gw-NN`). The record in fleet.json lists them apart:
+`hosts` the nodes, `gateways` the gateways, so everything that walks the nodes stays as it was.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ import yaml
 
 from . import hardware, host, images, labsvc, mirror, net, paths, rootfs, weights
 from .aisbench.kit import build_kit
-from .identity import IDENTITIES
+from .identity import GATEWAY_OS, IDENTITIES
 from .proc import SimError, run
 from .spec import FleetSpec
 
@@ -28,8 +33,22 @@ def load_record() -> dict | None:
         return None
 
 
+def all_hosts(record: dict) -> list[dict]:
+    """Nodes then gateways (records written before gateways existed have none)."""
+    return [*record["hosts"], *record.get("gateways", [])]
+
+
 def alive(record: dict) -> bool:
-    return all(host.init_pid(node["name"]) is not None for node in record["hosts"])
+    return all(host.init_pid(entry["name"]) is not None for entry in all_hosts(record))
+
+
+def plan(spec: FleetSpec) -> dict:
+    """The fleet record `up` writes: every node and gateway with its address and OS."""
+    nodes = [{"name": name, "ip": net.node_ip(index), "os": spec.os[index - 1], "profile": spec.profiles[index - 1]}
+             for index, name in enumerate(spec.names(), start=1)]
+    gateways = [{"name": name, "ip": net.gateway_ip(index), "os": GATEWAY_OS}
+                for index, name in enumerate(spec.gateway_names(), start=1)]
+    return {"spec": spec.to_dict(), "hosts": nodes, "gateways": gateways}
 
 
 def up(spec: FleetSpec, progress: Progress) -> dict:
@@ -39,55 +58,58 @@ def up(spec: FleetSpec, progress: Progress) -> dict:
         if alive(record):
             if diff:
                 raise SimError("a different fleet is up (" + "; ".join(diff) + "): run 'atlas-sim down' first")
-            progress(f"fleet of {spec.nodes} node(s) already up; nothing to do")
+            progress(f"fleet of {spec.nodes} node(s) and {spec.gateways} gateway(s) already up; nothing to do")
             return record
         progress("found a fleet left half-up by an earlier run; cleaning it first")
     down(progress, quiet_if_empty=True)
 
     root = rootfs.ensure(progress)
-    mirror_root = mirror.ensure(progress)
+    mirror_root = mirror.ensure(progress, root)
     archive = images.ensure_archive(progress)
     weights.ensure_mirror(progress)
     _ensure_aisbench_kit(progress)
+    record = plan(spec)
     names = spec.names()
+    every = all_hosts(record)
+    every_name = [entry["name"] for entry in every]
     paths.run_dir().mkdir(parents=True, exist_ok=True)
-    _make_keys(names)
-    progress(f"creating the lab network and {len(names)} node namespaces")
+    _make_keys(every_name)
+    progress(f"creating the lab network, {len(names)} node and {spec.gateways} gateway namespace(s)")
     net.add_blackholes()
     net.create_lab()
     labsvc.start_registry()
     labsvc.start_mirror()
     progress(f"lab registry on {labsvc.REGISTRY}, model mirror on {labsvc.MIRROR_URL}")
     model_files = weights.node_files() if spec.weights else {}
-    nodes = []
-    hosts_file = _hosts_file(names)
+    hosts_file = _hosts_file(every)
     pubkey = paths.ssh_key().with_suffix(".pub").read_text()
-    for index, name in enumerate(names, start=1):
-        layer = hardware.node_layer(name, index, spec.profiles[index - 1], spec.load_seconds)
-        net.create_node(name, index, layer.fabric)
-        host.prepare(name, net.node_ip(index), IDENTITIES[spec.os[index - 1]], hosts_file, pubkey,
+    for index, node in enumerate(record["hosts"], start=1):
+        layer = hardware.node_layer(node["name"], index, node["profile"], spec.load_seconds)
+        net.create_node(node["name"], index, layer.fabric)
+        host.prepare(node["name"], node["ip"], IDENTITIES[node["os"]], hosts_file, pubkey,
                      {**layer.files, **model_files}, layer.devices)
-        nodes.append({"name": name, "ip": net.node_ip(index), "os": spec.os[index - 1],
-                      "profile": spec.profiles[index - 1]})
-    record = {"spec": spec.to_dict(), "hosts": nodes}
+    # Gateways get only their identity: no driver files, device nodes, fabric ports or weights.
+    for index, gateway in enumerate(record["gateways"], start=1):
+        net.create_gateway(gateway["name"], index)
+        host.prepare(gateway["name"], gateway["ip"], IDENTITIES[gateway["os"]], hosts_file, pubkey, {}, [])
     paths.fleet_file().write_text(json.dumps(record, indent=2) + "\n")
-    progress(f"booting {len(names)} node(s)")
-    for name in names:
+    progress(f"booting {len(names)} node(s) and {spec.gateways} gateway(s)")
+    for name in every_name:
         host.launch(name, root, mirror_root)
-    for name in names:
+    for name in every_name:
         host.wait_for_init(name)
-    _wait_sshd([node["ip"] for node in nodes], progress)
-    with ThreadPoolExecutor(max_workers=len(names)) as pool:
-        states = dict(zip(names, pool.map(host.wait_running, names), strict=True))
+    _wait_sshd([entry["ip"] for entry in every], progress)
+    with ThreadPoolExecutor(max_workers=len(every_name)) as pool:
+        states = dict(zip(every_name, pool.map(host.wait_running, every_name), strict=True))
     for name, state in states.items():
         if state != "running":
             progress(f"{name}: systemd is {state}; failed units: {', '.join(host.failed_units(name))}")
-    _refresh_package_lists([node["name"] for node in nodes if IDENTITIES[node["os"]].package_lists_refresh])
+    _refresh_package_lists([entry["name"] for entry in every if IDENTITIES[entry["os"]].package_lists_refresh])
     if spec.image:
         images.load_all(names, archive, progress)
     images.push_to_registry(names[0], archive, loaded=spec.image, progress=progress)
     write_inventory(record)
-    progress(f"fleet up: {', '.join(names)} (inventory: {paths.inventory_file()})")
+    progress(f"fleet up: {', '.join(every_name)} (inventory: {paths.inventory_file()})")
     return record
 
 
@@ -100,7 +122,7 @@ def _ensure_aisbench_kit(progress: Progress) -> None:
 
 
 def _refresh_package_lists(names: list[str]) -> None:
-    """A real server has package lists from its last `apt update`; give the nodes theirs from the mirror."""
+    """A real server has package lists from its last `apt update`; give the hosts theirs from the mirror."""
     def refresh(name: str) -> None:
         run(host.exec_argv(name, ["apt-get", "update", "-qq"]))
     with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
@@ -120,10 +142,11 @@ def _make_keys(names: list[str]) -> None:
                  "-f", str(target / "ssh_host_ed25519_key")])
 
 
-def _hosts_file(names: list[str]) -> str:
+def _hosts_file(hosts: list[dict]) -> str:
+    """Every host lists the whole fleet (nodes and gateways): a missing name means resolver timeouts."""
     lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback",
              f"{net.LAB_MGMT_IP}\tlab"]
-    lines += [f"{net.node_ip(i)}\t{name}" for i, name in enumerate(names, start=1)]
+    lines += [f"{entry['ip']}\t{entry['name']}" for entry in hosts]
     return "\n".join(lines) + "\n"
 
 
@@ -135,7 +158,7 @@ def _wait_sshd(addresses: list[str], progress: Progress, timeout: float = 60.0) 
     for line in proc.stdout:
         progress(line.strip())
     if proc.wait() != 0:
-        raise SimError("some nodes' sshd never answered; see the lines above and build/sandbox/run/hosts/*/boot.log")
+        raise SimError("some hosts' sshd never answered; see the lines above and build/sandbox/run/hosts/*/boot.log")
 
 
 def down(progress: Progress, quiet_if_empty: bool = False) -> None:
@@ -164,14 +187,17 @@ def down(progress: Progress, quiet_if_empty: bool = False) -> None:
         shutil.rmtree(paths.run_dir())
     paths.inventory_file().unlink(missing_ok=True)
     if names or namespaces:
-        progress(f"fleet down: removed {len(names)} node(s) and {len(namespaces)} namespace(s)")
+        progress(f"fleet down: removed {len(names)} host(s) and {len(namespaces)} namespace(s)")
 
 
 def status() -> list[dict]:
+    """Every node, then every gateway, with its role and whether it runs."""
     record = load_record()
     if record is None:
         return []
-    return [{**node, "running": host.init_pid(node["name"]) is not None} for node in record["hosts"]]
+    return [{**entry, "role": role, "running": host.init_pid(entry["name"]) is not None}
+            for role, entries in (("node", record["hosts"]), ("gateway", record.get("gateways", [])))
+            for entry in entries]
 
 
 def ssh_common_args() -> str:
@@ -182,24 +208,32 @@ def ssh_common_args() -> str:
             "-o PasswordAuthentication=no")
 
 
+def _connection_vars() -> dict:
+    return {
+        "ansible_user": "root",
+        "ansible_ssh_private_key_file": str(paths.ssh_key()),
+        "ansible_ssh_common_args": ssh_common_args(),
+        "ansible_python_interpreter": "/usr/bin/python3",
+    }
+
+
+def inventory_groups(record: dict) -> dict:
+    """Group `atlas_nodes` (the nodes) and, when there are any, `atlas_gateways`; each carries the same
+    connection vars, so either group works on its own (e.g. `ansible-playbook -l atlas_gateways`)."""
+    groups = {"atlas_nodes": record["hosts"], "atlas_gateways": record.get("gateways", [])}
+    # A fresh vars dict per group: a shared one would come out of yaml.safe_dump as an anchor and alias.
+    return {group: {"hosts": {entry["name"]: {"ansible_host": entry["ip"]} for entry in entries},
+                    "vars": _connection_vars()}
+            for group, entries in groups.items() if entries}
+
+
 def write_inventory(record: dict) -> Path:
     known = paths.run_dir() / "known_hosts"
     known.write_text("".join(
-        f"{node['ip']} " + " ".join(
-            (paths.run_dir() / "hostkeys" / node["name"] / "ssh_host_ed25519_key.pub").read_text().split()[:2]) + "\n"
-        for node in record["hosts"]))
-    inventory = {
-        "atlas_nodes": {
-            "hosts": {node["name"]: {"ansible_host": node["ip"]} for node in record["hosts"]},
-            "vars": {
-                "ansible_user": "root",
-                "ansible_ssh_private_key_file": str(paths.ssh_key()),
-                "ansible_ssh_common_args": ssh_common_args(),
-                "ansible_python_interpreter": "/usr/bin/python3",
-            },
-        }
-    }
+        f"{entry['ip']} " + " ".join(
+            (paths.run_dir() / "hostkeys" / entry["name"] / "ssh_host_ed25519_key.pub").read_text().split()[:2]) + "\n"
+        for entry in all_hosts(record)))
     target = paths.inventory_file()
     header = "# Generated by atlas-sim up: connection facts only. Deploy settings live in group_vars/ beside it.\n"
-    target.write_text(header + yaml.safe_dump(inventory, sort_keys=False))
+    target.write_text(header + yaml.safe_dump(inventory_groups(record), sort_keys=False))
     return target

@@ -33,6 +33,14 @@ def whiteout(upper: Path, path: str) -> None:
         os.mknod(target, 0o600 | 0o020000, os.makedev(0, 0))
 
 
+def mask(upper: Path, unit: str) -> None:
+    """Mask a systemd unit of the shared rootfs inside this host (what `systemctl mask` writes)."""
+    link = upper / "etc/systemd/system" / unit
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.unlink(missing_ok=True)
+    link.symlink_to("/dev/null")
+
+
 def write(upper: Path, path: str, content: str | bytes, mode: int = 0o644) -> None:
     target = upper / path.lstrip("/")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -62,6 +70,8 @@ def prepare(name: str, ip: str, identity: Identity, hosts_file: str, pubkey: str
         write(upper, path, content)
     for path in identity.hidden:
         whiteout(upper, path)
+    for unit in identity.masked_units:
+        mask(upper, unit)
     for path, (content, mode) in extra_files.items():
         write(upper, path, content, mode)
     (hdir / "devices").write_text("".join(f"{dev} 1 3\n" for dev in devices))

@@ -13,8 +13,10 @@ class Identity:
     files: dict[str, str]
     # Files of the shared rootfs this identity must not have (hidden with overlay whiteouts).
     hidden: tuple[str, ...]
-    # Whether `apt-get update` runs once after boot, as it has on any installed Ubuntu server.
+    # Whether `apt-get update` runs once after boot, as it has on any installed Debian-family server.
     package_lists_refresh: bool = False
+    # systemd units that must not start (masked in the upper layer).
+    masked_units: tuple[str, ...] = ()
 
 
 UBUNTU_2204 = Identity(
@@ -50,5 +52,27 @@ OPENEULER_2203 = Identity(
     hidden=("/usr/bin/apt", "/usr/bin/apt-get", "/etc/debian_version", "/etc/lsb-release"),
 )
 
-IDENTITIES = {identity.name: identity for identity in (UBUNTU_2204, OPENEULER_2203)}
+# The fleet's gateways (hosts of the vLLM router): the shared rootfs is bookworm already, so only the
+# mirror source and what a plain Debian server lacks differ. A gateway runs no containers: the rootfs's
+# docker and containerd are masked so they never start there.
+DEBIAN_12 = Identity(
+    name="debian12",
+    files={
+        "/etc/os-release": (
+            'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\n'
+            'VERSION="12 (bookworm)"\nVERSION_CODENAME=bookworm\nID=debian\n'
+            'HOME_URL="https://www.debian.org/"\n'
+        ),
+        "/etc/apt/sources.list.d/atlas-mirror.list": APT_SOURCE,
+    },
+    # Like Ubuntu: a Debian host has no dnf.
+    hidden=("/usr/bin/dnf", "/usr/bin/dnf-3", "/usr/bin/yum"),
+    package_lists_refresh=True,
+    masked_units=("docker.service", "docker.socket", "containerd.service"),
+)
+
+IDENTITIES = {identity.name: identity for identity in (UBUNTU_2204, OPENEULER_2203, DEBIAN_12)}
+# What a node (an Atlas server) may run; gateways always run GATEWAY_OS.
+NODE_OS = (UBUNTU_2204.name, OPENEULER_2203.name)
 DEFAULT_OS = UBUNTU_2204.name
+GATEWAY_OS = DEBIAN_12.name

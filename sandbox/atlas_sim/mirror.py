@@ -2,11 +2,14 @@
 
 Operators of air-gapped fleets serve jemalloc from their own mirror; the sandbox does the same.
 The openEuler `jemalloc` rpm is repackaged from Debian's libjemalloc2 so that it installs the
-library at openEuler's path, /usr/lib64/libjemalloc.so.2.
+library at openEuler's path, /usr/lib64/libjemalloc.so.2. The apt repo also carries python3-venv
+and what it needs on a bookworm host: the automation installs it from the site's repositories (the
+gateways' router runs in a venv), so the rootfs must not have it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import tempfile
@@ -25,6 +28,18 @@ baseurl=file://{MIRROR_IN_NODE}/rpm
 enabled=1
 gpgcheck=0
 """
+
+# Debs of the apt repo, downloaded from the machine's own apt sources (the rootfs is built from them too).
+DEBS = (
+    "libjemalloc2",
+    "python3-venv", "python3.11-venv", "python3-pip-whl", "python3-setuptools-whl",
+    "python3-distutils", "python3-lib2to3",
+)
+# Debs that depend on the exact version of a rootfs package (python3.11-venv on python3.11, python3-venv
+# on python3): they are downloaded at the version the rootfs has, or apt on the hosts refuses them.
+PINNED_TO_ROOTFS = {"python3-venv": "python3", "python3.11-venv": "python3.11"}
+# Bump when what the mirrors hold changes: a cached mirror of another recipe is rebuilt.
+RECIPE_VERSION = "2"
 
 RPM_SPEC = """\
 Name:           jemalloc
@@ -51,28 +66,56 @@ def mirror_dir() -> Path:
     return paths.cache_dir() / "mirror"
 
 
-def ensure(progress: Callable[[str], None]) -> Path:
+def rootfs_versions(rootfs: Path) -> dict[str, str]:
+    """The versions PINNED_TO_ROOTFS debs must have: those of their packages installed in the rootfs."""
+    versions = {}
+    for deb, installed in PINNED_TO_ROOTFS.items():
+        result = run(["dpkg-query", f"--admindir={rootfs / 'var/lib/dpkg'}", "-W", "-f=${Version}", installed],
+                     check=False)
+        if result.returncode != 0 or not result.stdout.strip():
+            raise SimError(f"the rootfs at {rootfs} has no {installed}, which {deb} needs")
+        versions[deb] = result.stdout.strip()
+    return versions
+
+
+def recipe_hash(versions: dict[str, str]) -> str:
+    digest = hashlib.sha256()
+    for part in (RECIPE_VERSION, " ".join(DEBS), RPM_SPEC, *(f"{k}={v}" for k, v in sorted(versions.items()))):
+        digest.update(part.encode())
+    return digest.hexdigest()[:16]
+
+
+def ensure(progress: Callable[[str], None], rootfs: Path) -> Path:
+    """Build the mirrors unless a build of the same recipe, for this rootfs's python3, is cached."""
     root = mirror_dir()
-    if (root / "deb/Packages").is_file() and (root / "rpm/repodata/repomd.xml").is_file():
+    versions = rootfs_versions(rootfs)
+    recipe = recipe_hash(versions)
+    marker = root / ".atlas-sim-recipe"
+    if (root / "deb/Packages").is_file() and (root / "rpm/repodata/repomd.xml").is_file() \
+            and marker.is_file() and marker.read_text().strip() == recipe:
         return root
-    progress("building the local apt and rpm mirrors (libjemalloc2, jemalloc)")
+    progress(f"building the local apt and rpm mirrors ({', '.join(DEBS)}; jemalloc rpm)")
     shutil.rmtree(root, ignore_errors=True)
     deb_dir = root / "deb"
     deb_dir.mkdir(parents=True)
-    deb = _download_deb("libjemalloc2", deb_dir)
+    debs = {package: _download_deb(package, deb_dir, versions.get(package)) for package in DEBS}
     packages = run(["dpkg-scanpackages", "--multiversion", ".", "/dev/null"], check=True, cwd=deb_dir)
     (deb_dir / "Packages").write_text(packages.stdout)
-    _build_rpm(deb, root / "rpm")
+    _build_rpm(debs["libjemalloc2"], root / "rpm")
     run(["createrepo_c", "--quiet", str(root / "rpm")])
+    marker.write_text(recipe + "\n")
     progress(f"mirrors ready at {root}")
     return root
 
 
-def _download_deb(package: str, dest: Path) -> Path:
-    result = run(["apt-get", "download", package], check=False, cwd=dest)
+def _download_deb(package: str, dest: Path, version: str | None = None) -> Path:
+    wanted = f"{package}={version}" if version else package
+    result = run(["apt-get", "download", wanted], check=False, cwd=dest)
     debs = sorted(dest.glob(f"{package}_*.deb"))
     if result.returncode != 0 or not debs:
-        raise SimError(f"apt-get download {package} failed (run 'apt-get update' first?): {result.stderr.strip()}")
+        # A pinned version missing from the machine's apt lists: the lists or the rootfs are out of date.
+        hint = "run 'apt-get update', or rebuild the rootfs to match" if version else "run 'apt-get update' first?"
+        raise SimError(f"apt-get download {wanted} failed ({hint}): {result.stderr.strip()}")
     return debs[0]
 
 

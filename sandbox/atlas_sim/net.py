@@ -1,8 +1,9 @@
-"""The sandbox network: a `lab` netns with two bridges and no uplink, one netns per node.
+"""The sandbox network: a `lab` netns with two bridges and no uplink, one netns per node and gateway.
 
-Management network 10.231.0.0/24 on bridge `mgmt`; NPU fabric 10.232.0.0/16 on bridge `fabric`
-(one veth per NPU device, named npu<N> inside the node). While the sandbox is up the root
-namespace holds blackhole routes for both ranges, so a mistake can never route a packet out.
+Management network 10.231.0.0/24 on bridge `mgmt` (nodes from .11, gateways from .201); NPU fabric
+10.232.0.0/16 on bridge `fabric` (one veth per NPU device, named npu<N> inside the node; gateways
+have none). While the sandbox is up the root namespace holds blackhole routes for both ranges, so a
+mistake can never route a packet out.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ NETNS_DIR = Path("/run/netns")
 
 def node_ip(index: int) -> str:
     return str(MGMT_NET.network_address + 10 + index)
+
+
+def gateway_ip(index: int) -> str:
+    return str(MGMT_NET.network_address + 200 + index)
 
 
 def mac_for(ip: str) -> str:
@@ -72,16 +77,7 @@ def create_node(name: str, index: int, fabric: list[tuple[str, str]]) -> None:
 
     `fabric` lists (interface name in the node, address/prefix) per device.
     """
-    ip = node_ip(index)
-    run(["ip", "netns", "add", name])
-    peer = f"m{index:02d}"
-    run(["ip", "link", "add", peer, "netns", LAB, "type", "veth", "peer", "name", "eth0", "netns", name])
-    run(in_ns(LAB, "link", "set", peer, "master", MGMT_BRIDGE, "up"))
-    run(in_ns(name, "link", "set", "lo", "up"))
-    run(in_ns(name, "link", "set", "eth0", "address", mac_for(ip)))
-    run(in_ns(name, "addr", "add", f"{ip}/{MGMT_NET.prefixlen}", "dev", "eth0"))
-    run(in_ns(name, "link", "set", "eth0", "up"))
-    run(in_ns(name, "route", "add", "default", "via", LAB_MGMT_IP))
+    _create_host(name, node_ip(index), f"m{index:02d}")
     # Several fabric ports share one subnet: each must answer ARP only for its own address,
     # so a port that is down really stops answering.
     for key, value in (("arp_ignore", "1"), ("arp_announce", "2"), ("rp_filter", "0")):
@@ -94,6 +90,23 @@ def create_node(name: str, index: int, fabric: list[tuple[str, str]]) -> None:
         run(in_ns(name, "link", "set", iface, "address", mac_for(str(host_addr))))
         run(in_ns(name, "addr", "add", address, "dev", iface))
         run(in_ns(name, "link", "set", iface, "up"))
+
+
+def create_gateway(name: str, index: int) -> None:
+    """A gateway is on the management network only: it has no NPU fabric ports."""
+    _create_host(name, gateway_ip(index), f"g{index:02d}")
+
+
+def _create_host(name: str, ip: str, peer: str) -> None:
+    """The host's netns with `eth0` on the management bridge (`peer` is its end in the lab)."""
+    run(["ip", "netns", "add", name])
+    run(["ip", "link", "add", peer, "netns", LAB, "type", "veth", "peer", "name", "eth0", "netns", name])
+    run(in_ns(LAB, "link", "set", peer, "master", MGMT_BRIDGE, "up"))
+    run(in_ns(name, "link", "set", "lo", "up"))
+    run(in_ns(name, "link", "set", "eth0", "address", mac_for(ip)))
+    run(in_ns(name, "addr", "add", f"{ip}/{MGMT_NET.prefixlen}", "dev", "eth0"))
+    run(in_ns(name, "link", "set", "eth0", "up"))
+    run(in_ns(name, "route", "add", "default", "via", LAB_MGMT_IP))
 
 
 def delete_netns(name: str) -> None:

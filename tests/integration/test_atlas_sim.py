@@ -1,4 +1,4 @@
-"""atlas-sim on a 3-node fleet: identities, SSH, isolation, OS families, local mirrors, teardown."""
+"""atlas-sim on a 3-node fleet (identities, SSH, isolation, OS families, local mirrors, teardown) and with a gateway."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from .conftest import REPO, in_lab, in_node, machine_network_state, sim
 
@@ -139,3 +140,87 @@ def test_down_leaves_nothing_behind(fleet: dict) -> None:
     assert not Path(INVENTORY).exists()
     again = sim("down")
     assert "nothing is up" in again.stderr
+
+
+# A gateway (the vLLM router's host): plain Debian 12 on the management network, one boot for every check.
+GATEWAY = "atlas-gw-01"
+GATEWAY_FLEET = ["up", "--nodes", "1", "--gateways", "1", "--no-image", "--no-weights"]
+
+
+@pytest.fixture(scope="module")
+def gateway_fleet() -> dict:
+    sim("down")
+    before = machine_network_state()
+    sim(*GATEWAY_FLEET)
+    yield {"before": before}
+    sim("down")
+
+
+def test_gateway_inventory_has_both_groups_and_status_lists_it(gateway_fleet: dict) -> None:
+    inventory = yaml.safe_load(Path(INVENTORY).read_text())
+    assert list(inventory) == ["atlas_nodes", "atlas_gateways"]
+    assert inventory["atlas_nodes"]["hosts"] == {"atlas-01": {"ansible_host": "10.231.0.11"}}
+    assert inventory["atlas_gateways"]["hosts"] == {GATEWAY: {"ansible_host": "10.231.0.201"}}
+    assert inventory["atlas_gateways"]["vars"] == inventory["atlas_nodes"]["vars"]
+    status = sim("status").stdout.splitlines()
+    assert [line.split() for line in status] == [
+        ["atlas-01", "10.231.0.11", "ubuntu22.04", "910b3-64g", "running"],
+        [GATEWAY, "10.231.0.201", "debian12", "gateway", "running"],
+    ]
+
+
+def test_ansible_reaches_the_gateway_as_debian_12(gateway_fleet: dict, tmp_path: Path) -> None:
+    ping = ansible("all", "-m", "ansible.builtin.ping")
+    assert ping.stdout.count("SUCCESS") == 2
+    ansible("atlas_gateways", "-m", "ansible.builtin.setup", "-a", "filter=ansible_*", "--tree", str(tmp_path))
+    facts = json.loads((tmp_path / GATEWAY).read_text())["ansible_facts"]
+    assert facts["ansible_hostname"] == GATEWAY
+    assert facts["ansible_default_ipv4"]["macaddress"] == "02:00:0a:e7:00:c9"
+    assert (facts["ansible_distribution"], facts["ansible_distribution_major_version"]) == ("Debian", "12")
+    assert facts["ansible_pkg_mgr"] == "apt"
+    # Both ends resolve each other from /etc/hosts.
+    assert in_node(GATEWAY, "getent", "hosts", "atlas-01").stdout.split()[0] == "10.231.0.11"
+    assert in_node("atlas-01", "getent", "hosts", GATEWAY).stdout.split()[0] == "10.231.0.201"
+
+
+def test_gateway_has_no_npu_driver_weights_or_dockerd(gateway_fleet: dict) -> None:
+    assert in_node(GATEWAY, "systemctl", "is-system-running").stdout.strip() == "running"
+    assert in_node(GATEWAY, "sh", "-c", "ls /dev/davinci*", check=False).returncode != 0
+    assert in_node(GATEWAY, "sh", "-c", "command -v npu-smi hccn_tool", check=False).stdout == ""
+    for path in ("/usr/local/Ascend", "/etc/ascend_install.info", "/root/.cache/modelscope", "/usr/bin/dnf"):
+        assert in_node(GATEWAY, "test", "-e", path, check=False).returncode == 1, path
+    assert in_node(GATEWAY, "pgrep", "-x", "dockerd|containerd", check=False).returncode == 1
+    assert in_node(GATEWAY, "systemctl", "is-enabled", "docker.service", check=False).stdout.strip() == "masked"
+    links = in_node(GATEWAY, "ip", "-o", "link").stdout
+    assert sorted(line.split(":")[1].strip().split("@")[0] for line in links.splitlines()) == ["eth0", "lo"]
+    refused = sim("fault", GATEWAY, "link-down", "--device", "0", check=False)
+    assert refused.returncode == 1 and f"{GATEWAY} is a gateway" in refused.stderr
+
+
+def test_python3_venv_installs_from_the_lab_mirror(gateway_fleet: dict) -> None:
+    # As the automation does it: from the site's repositories (here the lab mirror only), not the rootfs.
+    for name in (GATEWAY, "atlas-01"):
+        assert in_node(name, "python3", "-m", "venv", "/tmp/before", check=False).returncode != 0, name
+    in_node(GATEWAY, "apt-get", "install", "-y", "python3-venv")
+    ansible("atlas_nodes", "-m", "ansible.builtin.apt", "-a", "name=python3-venv")
+    for name in (GATEWAY, "atlas-01"):
+        in_node(name, "python3", "-m", "venv", "/tmp/v")
+        assert in_node(name, "/tmp/v/bin/pip", "--version").stdout.startswith("pip "), name
+
+
+def test_up_with_another_gateway_count_names_the_difference(gateway_fleet: dict) -> None:
+    result = sim("up", "--nodes", "1", "--gateways", "2", "--no-image", "--no-weights", check=False)
+    assert result.returncode == 1
+    assert "gateways: running 1, asked 2" in result.stderr
+    assert "nothing to do" in sim(*GATEWAY_FLEET).stderr
+
+
+def test_down_leaves_nothing_of_the_gateway_fleet(gateway_fleet: dict) -> None:
+    sim("down")
+    assert subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.strip() == ""
+    assert machine_network_state() == gateway_fleet["before"]
+    assert not Path("/sys/fs/cgroup/unified/atlas-sim").exists()
+    assert "build/sandbox" not in Path("/proc/self/mountinfo").read_text()
+    assert subprocess.run(["pgrep", "-f", "node_boot.sh"], capture_output=True, text=True).stdout == ""
+    assert not (REPO / "build/sandbox/run").exists()
+    assert not Path(INVENTORY).exists()
