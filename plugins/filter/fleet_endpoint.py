@@ -57,8 +57,8 @@ def router_workers(hosts: list[dict[str, Any]], assume_ready: bool = False) -> l
 
 def fleet_endpoints(gateways: list[dict[str, Any]], default_port: int = 30000) -> list[str]:
     """The URL clients use on each gateway (its inventory address and router port)."""
-    return [f"http://{gw.get('ansible_host') or gw.get('inventory_hostname')}:{gw.get('vllm_router_port', default_port)}"
-            for gw in gateways]
+    return [f"http://{gateway.get('ansible_host') or gateway.get('inventory_hostname')}:"
+            f"{gateway.get('vllm_router_port', default_port)}" for gateway in gateways]
 
 
 def fleet_endpoint_lines(gateways: list[dict[str, Any]], workers: list[str], default_port: int = 30000) -> list[str]:
@@ -66,7 +66,7 @@ def fleet_endpoint_lines(gateways: list[dict[str, Any]], workers: list[str], def
     if not gateways:
         return ["fleet endpoint: none (no atlas_gateways group); clients use the instance endpoints below", ""]
     lines = [f"fleet endpoint: {url} ({gw.get('inventory_hostname', '?')})"
-             for url, gw in zip(fleet_endpoints(gateways, default_port), gateways)]
+             for url, gw in zip(fleet_endpoints(gateways, default_port), gateways, strict=True)]
     lines.append(f"behind it: {len(workers)} instance(s): {', '.join(workers) if workers else 'none'}")
     return [*lines, ""]
 

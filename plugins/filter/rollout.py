@@ -40,5 +40,6 @@ def rolling_batch_error(value: Any, node_count: int) -> str | None:
 
 class FilterModule:
     def filters(self) -> dict:
-        return {"rolling_batch_size": rolling_batch_size, "rolling_batch_error": rolling_batch_error, "rolling_batches": plan_batches,
-                "rolling_plan_lines": batch_plan_lines, "rollback_message": rollback_message}
+        return {"rolling_batch_size": rolling_batch_size, "rolling_batch_error": rolling_batch_error,
+                "rolling_batches": plan_batches, "rolling_plan_lines": batch_plan_lines,
+                "rollback_message": rollback_message}

@@ -144,6 +144,7 @@ msg:
   sample: "added http://10.0.0.12:8000; removed none; 2 workers"
 """
 
+import fcntl  # noqa: E402
 import os  # noqa: E402
 import socket  # noqa: E402
 import tempfile  # noqa: E402
@@ -300,12 +301,20 @@ def main() -> None:
         module.fail_json(msg=str(exc))
     router = Router(base, params["timeout"], params["add_timeout"])
     result: dict[str, Any] = {"changed": False, "added": [], "removed": [], "state_file_changed": False}
+    state_file = params["state_file"]
+    if state_file and not module.check_mode:
+        # Nodes of one rolling batch change the same router at once: one at a time keeps the state file true.
+        # The lock is on the file's directory, so it leaves nothing behind; it is held until the module exits.
+        directory = os.path.dirname(os.path.abspath(state_file))
+        try:
+            fcntl.flock(os.open(directory, os.O_RDONLY), fcntl.LOCK_EX)
+        except OSError as exc:
+            module.fail_json(msg=f"state_file {state_file}: cannot lock its directory {directory}: {exc}")
     try:
         current = router.list_workers()
         to_add, to_remove = membership_changes(current, present, absent, params["exclusive"])
     except (RouterError, ValueError) as exc:
         module.fail_json(msg=str(exc), **result)
-    state_file = params["state_file"]
 
     if module.check_mode:
         final = predicted_members(current, to_add, to_remove)
