@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from . import hardware, host, images, labsvc, mirror, net, paths, rootfs, weights
+from . import hardware, host, images, labsvc, mirror, net, paths, rootfs, weights, wheelhouse
 from .aisbench.kit import build_kit
 from .identity import GATEWAY_OS, IDENTITIES
 from .proc import SimError, run
@@ -68,6 +68,8 @@ def up(spec: FleetSpec, progress: Progress) -> dict:
     archive = images.ensure_archive(progress)
     weights.ensure_mirror(progress)
     _ensure_aisbench_kit(progress)
+    if spec.gateways:
+        wheelhouse.ensure(progress)
     record = plan(spec)
     names = spec.names()
     every = all_hosts(record)
