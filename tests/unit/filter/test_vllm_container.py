@@ -1,0 +1,60 @@
+"""Container descriptions: from the plan, and read back from docker inspect for the rollback."""
+
+from __future__ import annotations
+
+from ansible_collections.atlas.vllm.plugins.filter.vllm_container import (
+    vllm_container_spec,
+    vllm_container_spec_from_inspect,
+    vllm_spec_health_instance,
+    vllm_spec_urls,
+)
+
+COMMON = {"image": "quay.io/ascend/vllm-ascend:v0.11.0rc1", "restart_policy": "unless-stopped",
+          "network_mode": "host", "shm_size": "1g", "control_devices": ["/dev/davinci_manager"],
+          "volumes": ["/root/.cache:/root/.cache"], "env": {"VLLM_USE_V1": "1"}, "label": "io.atlas-vllm.managed"}
+SETTINGS = {"model_path": "/root/.cache/m", "served_model_name": "Qwen2.5-VL-7B-Instruct", "max_model_len": 8192}
+INSTANCE = {"name": "vllm-1", "devices": [2, 3], "port": 8001}
+
+
+def test_spec_holds_what_docker_container_gets() -> None:
+    spec = vllm_container_spec(INSTANCE, COMMON, SETTINGS)
+    assert spec["devices"] == ["/dev/davinci2", "/dev/davinci3", "/dev/davinci_manager"]
+    assert spec["published_ports"] == []
+    assert spec["labels"] == {"io.atlas-vllm.managed": "true", "io.atlas-vllm.instance": "vllm-1",
+                              "io.atlas-vllm.devices": "2,3"}
+    assert spec["command"][:3] == ["vllm", "serve", "/root/.cache/m"]
+    assert spec["command"][spec["command"].index("--port") + 1] == "8001"
+    bridged = vllm_container_spec(INSTANCE, {**COMMON, "network_mode": "bridge"}, SETTINGS)
+    assert bridged["published_ports"] == ["8001:8001"]
+
+
+def test_inspect_reads_back_the_same_options() -> None:
+    spec = vllm_container_spec(INSTANCE, COMMON, SETTINGS)
+    inspect = {
+        "Name": "/vllm-1",
+        "Config": {"Image": spec["image"], "Cmd": spec["command"], "Labels": spec["labels"],
+                   "Env": ["PATH=/usr/bin", "VLLM_USE_V1=1", "EMPTY="]},
+        "HostConfig": {"RestartPolicy": {"Name": "unless-stopped"}, "NetworkMode": "host", "ShmSize": 1073741824,
+                       "Binds": spec["volumes"], "PortBindings": {},
+                       "Devices": [{"PathOnHost": path, "PathInContainer": path} for path in spec["devices"]]},
+    }
+    back = vllm_container_spec_from_inspect(inspect)
+    assert back["name"] == "vllm-1" and back["port"] == 8001
+    for key in ("image", "command", "labels", "devices", "volumes", "restart_policy", "network_mode"):
+        assert back[key] == spec[key], key
+    assert back["env"] == {"PATH": "/usr/bin", "VLLM_USE_V1": "1", "EMPTY": ""}
+    assert back["shm_size"] == "1073741824"
+
+
+def test_published_ports_are_read_back_host_to_container() -> None:
+    inspect = {"Name": "/vllm-0", "Config": {"Cmd": ["vllm", "serve", "/m"]},
+               "HostConfig": {"PortBindings": {"8000/tcp": [{"HostIp": "", "HostPort": "18000"}]}}}
+    back = vllm_container_spec_from_inspect(inspect)
+    assert back["published_ports"] == ["18000:8000"] and back["port"] is None and back["restart_policy"] == "no"
+
+
+def test_a_description_gives_the_gate_and_the_router_urls() -> None:
+    spec = vllm_container_spec(INSTANCE, COMMON, SETTINGS)
+    assert vllm_spec_health_instance(spec) == {"name": "vllm-1", "url": "http://127.0.0.1:8001",
+                                               "container": "vllm-1", "served_model_name": "Qwen2.5-VL-7B-Instruct"}
+    assert vllm_spec_urls([spec], "10.0.0.11") == ["http://10.0.0.11:8001"]
