@@ -7,6 +7,7 @@ STAMP := $(VENV)/.setup-done
 SIM := $(BIN)/atlas-sim
 NODES ?= 2
 OS ?= ubuntu22.04,openeuler22.03
+GATEWAYS ?= 1
 KEEP ?= 0
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
@@ -14,7 +15,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 .PHONY: help setup demo test lint unit sandbox-test molecule nightly bench clean
 
 help:
-	@echo "make demo   - boot a sandbox fleet ($(NODES) nodes), deploy, show the result (KEEP=1 keeps the fleet)"
+	@echo "make demo   - boot a sandbox fleet ($(NODES) nodes, $(GATEWAYS) gateway), deploy, show the result (KEEP=1 keeps the fleet)"
 	@echo "make test   - lint, unit tests, sandbox tests and Molecule scenarios"
 	@echo "make setup  - create or refresh .venv (Python tools, Ansible collections, Debian packages)"
 	@echo "make lint   - ansible-lint (production profile) and ruff"
@@ -33,7 +34,7 @@ $(STAMP): pyproject.toml scripts/install_collections.py scripts/host-packages.tx
 	@touch $@
 
 demo: setup
-	@$(SIM) up --nodes $(NODES) --os $(OS)
+	@$(SIM) up --nodes $(NODES) --gateways $(GATEWAYS) --os $(OS)
 	@set -e; trap '[ "$(KEEP)" = 1 ] || $(SIM) down' EXIT; \
 	  $(SIM) run -- ansible-playbook deploy.yml -i "$$($(SIM) inventory)"; \
 	  $(BIN)/python scripts/demo_request.py; \
