@@ -302,58 +302,68 @@ def main() -> None:
     router = Router(base, params["timeout"], params["add_timeout"])
     result: dict[str, Any] = {"changed": False, "added": [], "removed": [], "state_file_changed": False}
     state_file = params["state_file"]
+    lock = None
     if state_file and not module.check_mode:
         # Nodes of one rolling batch change the same router at once: one at a time keeps the state file true.
         # The lock is on the file's directory, so it leaves nothing behind; it is held until the module exits.
         directory = os.path.dirname(os.path.abspath(state_file))
+        if not os.path.isdir(directory):
+            module.fail_json(msg=f"state_file {state_file}: directory {directory} does not exist")
         try:
-            fcntl.flock(os.open(directory, os.O_RDONLY), fcntl.LOCK_EX)
+            lock = os.open(directory, os.O_RDONLY)
+            fcntl.flock(lock, fcntl.LOCK_EX)
         except OSError as exc:
             module.fail_json(msg=f"state_file {state_file}: cannot lock its directory {directory}: {exc}")
     try:
-        current = router.list_workers()
-        to_add, to_remove = membership_changes(current, present, absent, params["exclusive"])
-    except (RouterError, ValueError) as exc:
-        module.fail_json(msg=str(exc), **result)
+        try:
+            current = router.list_workers()
+            to_add, to_remove = membership_changes(current, present, absent, params["exclusive"])
+        except (RouterError, ValueError) as exc:
+            module.fail_json(msg=str(exc), **result)
 
-    if module.check_mode:
-        final = predicted_members(current, to_add, to_remove)
-        state_changed = bool(state_file) and not workers_env_matches(read_text(state_file), final)
-        module.exit_json(changed=bool(to_add or to_remove or state_changed), workers=final, added=to_add,
-                         removed=to_remove, state_file_changed=state_changed,
-                         msg=f"would add {describe(to_add)}; would remove {describe(to_remove)}")
+        if module.check_mode:
+            final = predicted_members(current, to_add, to_remove)
+            state_changed = bool(state_file) and not workers_env_matches(read_text(state_file), final)
+            module.exit_json(changed=bool(to_add or to_remove or state_changed), workers=final, added=to_add,
+                             removed=to_remove, state_file_changed=state_changed,
+                             msg=f"would add {describe(to_add)}; would remove {describe(to_remove)}")
 
-    try:
-        for worker in to_remove:
-            router.remove(worker)
-            result["removed"].append(worker)
-            result["changed"] = True
-        for worker in to_add:
-            if router.add(worker):
-                result["added"].append(worker)
+        try:
+            for worker in to_remove:
+                router.remove(worker)
+                result["removed"].append(worker)
                 result["changed"] = True
-        final = sorted(router.list_workers())
-    except RouterError as exc:
-        done = f" (done before the failure: added {describe(result['added'])}; removed {describe(result['removed'])})"
-        module.fail_json(msg=str(exc) + (done if result["changed"] else ""), **result)
-    result["workers"] = final
-    if state_file:
-        if not workers_env_matches(read_text(state_file), final):
-            write_state_file(module, state_file, workers_env(final))
-            result["state_file_changed"] = True
-            result["changed"] = True
-    left = missing_and_extra(final, present, absent)
-    if left["missing"] or left["still_there"]:
-        module.fail_json(
-            msg=f"the router at {base} lists {describe(final)} after the change: "
-            f"missing {describe(left['missing'])}, still there {describe(left['still_there'])} "
-            "(changed by another client at the same time?)",
-            **result,
-        )
-    result["msg"] = (f"added {describe(result['added'])}; removed {describe(result['removed'])}; "
-                     f"{len(final)} workers")
-    module.exit_json(**result)
+            for worker in to_add:
+                if router.add(worker):
+                    result["added"].append(worker)
+                    result["changed"] = True
+            final = sorted(router.list_workers())
+        except RouterError as exc:
+            done = (f" (done before the failure: added {describe(result['added'])}; "
+                    f"removed {describe(result['removed'])})")
+            module.fail_json(msg=str(exc) + (done if result["changed"] else ""), **result)
+        result["workers"] = final
+        if state_file:
+            if not workers_env_matches(read_text(state_file), final):
+                write_state_file(module, state_file, workers_env(final))
+                result["state_file_changed"] = True
+                result["changed"] = True
+        left = missing_and_extra(final, present, absent)
+        if left["missing"] or left["still_there"]:
+            module.fail_json(
+                msg=f"the router at {base} lists {describe(final)} after the change: "
+                f"missing {describe(left['missing'])}, still there {describe(left['still_there'])} "
+                "(changed by another client at the same time?)",
+                **result,
+            )
+        result["msg"] = (f"added {describe(result['added'])}; removed {describe(result['removed'])}; "
+                         f"{len(final)} workers")
+        module.exit_json(**result)
 
+    finally:
+        # Exiting the module (or a test's caught exit) always lets the next change in.
+        if lock is not None:
+            os.close(lock)
 
 if __name__ == "__main__":
     main()
