@@ -17,7 +17,7 @@ from atlas_sim.aisbench import png as kit_png  # noqa: E402
 from atlas_sim.aisbench import textvqa  # noqa: E402
 from vllm_sim import ocr, pngread, textgen  # noqa: E402
 
-PROBE = IMAGE_DIR.parents[2] / "playbooks" / "files" / "probe.png"
+PROBE = IMAGE_DIR.parents[2] / "roles" / "vllm" / "files" / "probe.png"
 CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 
 
