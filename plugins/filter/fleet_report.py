@@ -3,7 +3,8 @@
 """Build the fleet report from the results each stage recorded on the controller, and render it.
 
 Each stage records ``{host, stage, recorded, data}`` per node under ``reports/results/<host>/<stage>.json``
-(``verdict``, ``hccl``, ``instances``, ``benchmark``, ``accuracy``). Because the records persist,
+(``verdict``, ``hccl``, ``instances``, ``benchmark``, ``accuracy``); each gateway records its fleet endpoint
+(``endpoint``: ``{url, workers}``), which the report shows first. Because the records persist,
 ``playbooks/report.yml`` can report on runs that happened earlier.
 
 ``{{ records | atlas.vllm.fleet_report(generated) }}``  -> report dict (secrets removed)
@@ -22,6 +23,8 @@ from ansible.errors import AnsibleFilterError
 SEVERITY = {"PASS": 0, "WARNING": 1, "CRITICAL": 2}
 _SECRET_KEY = re.compile(r"(api_?key|token|password|secret|authorization)", re.IGNORECASE)
 REDACTED = "<redacted>"
+# The stage a gateway records its fleet endpoint under (playbooks/verify.yml).
+ENDPOINT_STAGE = "endpoint"
 
 
 def redact(value: Any) -> Any:
@@ -38,10 +41,14 @@ def fleet_report(records: list[dict[str, Any]], generated: str, since: str | Non
     if not isinstance(records, list):
         raise AnsibleFilterError(f"fleet_report needs a list of recorded results, got {type(records).__name__}")
     nodes: dict[str, dict[str, Any]] = {}
+    endpoints: dict[str, dict[str, Any]] = {}
     for record in records:
         host = record.get("host")
         stage = record.get("stage")
         if not host or not stage or (since and str(record.get("recorded") or "") < since):
+            continue
+        if stage == ENDPOINT_STAGE:
+            endpoints[host] = {"gateway": host, **(redact(record.get("data")) or {})}
             continue
         node = nodes.setdefault(host, {"host": host})
         node[stage] = redact(record.get("data"))
@@ -59,6 +66,7 @@ def fleet_report(records: list[dict[str, Any]], generated: str, since: str | Non
             "instances": len(instances),
             "instances_ready": sum(1 for i in instances if i.get("ready")),
         },
+        "endpoints": [endpoints[host] for host in sorted(endpoints)],
         "nodes": ordered,
     }
 
@@ -84,6 +92,7 @@ def fleet_report_markdown(report: dict[str, Any]) -> str:
              f"**{summary['nodes']} node(s)**: {summary['pass']} PASS, {summary['warning']} WARNING, "
              f"{summary['critical']} CRITICAL; **{summary['instances_ready']}/{summary['instances']}** "
              "instance(s) ready.", ""]
+    lines += _endpoint_lines(report.get("endpoints") or [])
     lines += _table(["Node", "Verdict", "Instances ready", "Failing checks"], [
         [node["host"], node.get("verdict", {}).get("status", "not checked"),
          f"{sum(1 for i in node.get('instances', []) if i.get('ready'))}/{len(node.get('instances', []))}",
@@ -117,6 +126,18 @@ def fleet_report_markdown(report: dict[str, Any]) -> str:
         lines += ["", "## Accuracy (AISBench)", ""]
         lines += _table(["Node", "Instance", "Dataset", "Accuracy", "Minimum", "Result"], accuracy)
     return "\n".join(lines) + "\n"
+
+
+def _endpoint_lines(endpoints: list[dict[str, Any]]) -> list[str]:
+    """The fleet endpoint first: the URL clients use and the instances behind it."""
+    if not endpoints:
+        return ["**Fleet endpoint**: none (no atlas_gateways group); clients use the instance endpoints below.", ""]
+    lines = []
+    for endpoint in endpoints:
+        workers = endpoint.get("workers") or []
+        lines.append(f"**Fleet endpoint**: {endpoint.get('url')} ({endpoint['gateway']}), {len(workers)} "
+                     f"instance(s) behind it: {', '.join(workers) if workers else 'none'}")
+    return [*lines, ""]
 
 
 def _as_list(value: Any) -> list[dict[str, Any]]:

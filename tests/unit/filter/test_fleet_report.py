@@ -66,3 +66,22 @@ def test_results_recorded_before_since_are_left_out() -> None:
     new = {"host": "atlas-01", "stage": "verdict", "recorded": "2026-11-29T22:00:00", "data": {"status": "PASS"}}
     report = fleet_report([old, new], GENERATED, since="2026-11-29T00:00:00")
     assert "benchmark" not in report["nodes"][0] and report["nodes"][0]["verdict"]["status"] == "PASS"
+
+
+def test_the_fleet_endpoint_comes_first_with_the_instances_behind_it() -> None:
+    records = [{"host": "atlas-gw-01", "stage": "endpoint", "recorded": "2026-12-03T10:00:00",
+                "data": {"url": "http://10.0.0.201:30000", "workers": ["http://10.0.0.11:8000"]}},
+               {"host": "atlas-01", "stage": "verdict", "recorded": "2026-12-03T10:00:00",
+                "data": {"status": "PASS", "checks": []}}]
+    report = fleet_report(records, "2026-12-03T10:01:00Z")
+    assert report["endpoints"] == [{"gateway": "atlas-gw-01", "url": "http://10.0.0.201:30000",
+                                    "workers": ["http://10.0.0.11:8000"]}]
+    assert [node["host"] for node in report["nodes"]] == ["atlas-01"]
+    markdown = fleet_report_markdown(report).splitlines()
+    assert markdown[4] == ("**Fleet endpoint**: http://10.0.0.201:30000 (atlas-gw-01), 1 instance(s) behind it: "
+                           "http://10.0.0.11:8000")
+
+
+def test_without_gateways_the_report_says_clients_use_the_instances() -> None:
+    report = fleet_report([], "2026-12-03T10:01:00Z")
+    assert "clients use the instance endpoints" in fleet_report_markdown(report)
