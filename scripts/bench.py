@@ -57,10 +57,54 @@ def deploy(label: str) -> tuple[float, str]:
     return timed([str(BIN / "ansible-playbook"), "deploy.yml", "-i", inventory()], label)
 
 
-def fleet(nodes: int, load_seconds: int) -> None:
+def fleet(nodes: int, load_seconds: int, gateways: int = 0) -> None:
     sim("down")
-    say(f"booting {nodes} node(s) (simulated model load {load_seconds}s)")
-    subprocess.run([SIM, "up", "--nodes", str(nodes), "--load-seconds", str(load_seconds)], check=True)
+    say(f"booting {nodes} node(s) and {gateways} gateway(s) (simulated model load {load_seconds}s)")
+    subprocess.run([SIM, "up", "--nodes", str(nodes), "--gateways", str(gateways), "--load-seconds",
+                    str(load_seconds)], check=True)
+
+
+def load(args: list[str], label: str) -> tuple[subprocess.Popen, Path]:
+    """Start scripts/fleet_load.py in the lab; its summary is the last line of its stdout."""
+    out = REPO / "build" / "bench" / f"{label}.jsonl"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    argv = [SIM, "run", "--", sys.executable, str(REPO / "scripts" / "fleet_load.py"), "--out", str(out), *args]
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True), out
+
+
+def summary(proc: subprocess.Popen) -> dict:
+    lines = proc.communicate(timeout=900)[0].strip().splitlines()
+    if not lines:
+        raise SystemExit("the load client printed no summary")
+    return json.loads(lines[-1])
+
+
+def r1_rolling(nodes: int, gateway: str) -> tuple[float, float, dict]:
+    """A rolling change under load; one node's recreate-to-ready time measured alone on atlas-01 first."""
+    sim("exec", "atlas-01", "--", "docker", "restart", "vllm-0")
+    started = time.monotonic()
+    health = subprocess.run([SIM, "run", "--", *health_argv("atlas-01", 300)], capture_output=True, text=True)
+    one = time.monotonic() - started
+    if health.returncode != 0:
+        raise SystemExit(f"R1: vllm_health failed:\n{health.stdout[-2000:]}")
+    stop = REPO / "build" / "bench" / "r1.stop"
+    stop.unlink(missing_ok=True)
+    client, _ = load(["--url", gateway, "--rate", "4", "--duration", "1800", "--max-tokens", "8",
+                      "--stop-file", str(stop)], "r1")
+    rollout, _ = timed([str(BIN / "ansible-playbook"), "deploy.yml", "-i", inventory(), "-e",
+                        json.dumps({"vllm_max_model_len": 8192, "atlas_rolling_batch": 1})],
+                       f"R1 rolling change on {nodes} nodes")
+    stop.write_text("")
+    return rollout, one, summary(client)
+
+
+def r2_throughput(gateway: str, instances: list[str], seconds: int) -> tuple[dict, dict]:
+    common = ["--throughput", "--concurrency", "16", "--duration", str(seconds), "--max-tokens", "16"]
+    say(f"R2 throughput through the router for {seconds}s")
+    routed = summary(load(["--url", gateway, *common], "r2-router")[0])
+    say(f"R2 throughput to the {len(instances)} instances directly for {seconds}s")
+    direct = summary(load([arg for url in instances for arg in ("--url", url)] + common, "r2-direct")[0])
+    return routed, direct
 
 
 def in_lab_python(code: str, *args: str) -> subprocess.Popen:
@@ -126,7 +170,52 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=16)
     parser.add_argument("--load-seconds", type=int, default=120)
+    parser.add_argument("--rollout-nodes", type=int, default=8)
+    parser.add_argument("--rollout-load-seconds", type=int, default=20)
+    parser.add_argument("--only", choices=["p", "r"],
+                        help="only the deploy (P) or only the rollout (R) measures; printed, docs/performance.md kept")
     args = parser.parse_args()
+    rows = []
+    if args.only != "r":
+        rows += deploy_measures(args)
+    if args.only != "p":
+        rows += rollout_measures(args)
+    table = ["| | measure | measured | value | target |", "|---|---|---|---|---|"]
+    table += [f"| {key} | {what} | {raw} | {value:.2f} | {target} |" for key, what, raw, value, target in rows]
+    print("\n" + "\n".join(table))
+    if args.only:
+        return 0  # a partial run leaves the recorded full table as it is
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    (REPO / "docs/performance.md").write_text(
+        "# Performance of the automation (make bench)\n\n"
+        "Ratios measured in one `make bench` run on the sandbox fleet; `scripts/bench.py` says how each is taken.\n"
+        "Simulated model loads make the fleet wait like a real one; everything else (SSH, Ansible, docker) is real.\n\n"
+        f"Last run: {stamp} on {machine()}.\n\n" + "\n".join(table) + "\n")
+    return 0
+
+
+def rollout_measures(args: argparse.Namespace) -> list[tuple]:
+    nodes = args.rollout_nodes
+    try:
+        fleet(nodes, args.rollout_load_seconds, gateways=1)
+        deploy(f"deploy on {nodes} nodes behind the router")
+        gateway = "http://10.231.0.201:30000"
+        rollout, one, client = r1_rolling(nodes, gateway)
+        routed, direct = r2_throughput(gateway, [f"http://10.231.0.{10 + i}:8000" for i in range(1, nodes + 1)], 30)
+    finally:
+        sim("down")
+    return [
+        ("R1", f"failed requests during a rolling change of {nodes} nodes (load {args.rollout_load_seconds} s)",
+         f"{client['failed']} of {client['total']}", float(client["failed"]), "0"),
+        ("R1", f"rollout wall time / ({nodes} x one node's recreate-to-ready)",
+         f"{rollout:.1f} s / ({nodes} x {one:.1f} s)", rollout / (nodes * one), "<= 1.2"),
+        ("R2", "throughput through the router / direct to the instances (16 in flight)",
+         f"{routed['requests_per_s']:.2f} / {direct['requests_per_s']:.2f} req/s",
+         routed["requests_per_s"] / direct["requests_per_s"], ">= 0.95"),
+    ]
+
+
+def deploy_measures(args: argparse.Namespace) -> list[tuple]:
     try:
         fleet(1, args.load_seconds)
         one, _ = deploy("P1 deploy on 1 node")
@@ -142,7 +231,7 @@ def main() -> int:
     recap = RECAP.findall(output.rsplit("PLAY RECAP", 1)[-1])
     tasks = max(int(ok) + int(skipped) for host, ok, _c, _u, _f, skipped in recap if host != "localhost")
     changed = sum(int(c) for host, _o, c, _u, _f, _s in recap if host != "localhost")
-    rows = [
+    return [
         ("P1", f"deploy wall time, {args.nodes} nodes / 1 node (load {args.load_seconds} s)",
          f"{many:.1f} s / {one:.1f} s", many / one, "<= 1.15"),
         ("P2", f"no-op re-run / ansible -m ping, {args.nodes} nodes", f"{noop:.1f} s / {ping:.1f} s",
@@ -151,16 +240,6 @@ def main() -> int:
         ("P4", "container exit -> failure reported", f"{p4:.2f} s", p4, "<= 5 s"),
         ("T", "tasks per host in a no-op re-run (changed: total)", f"{tasks} (changed {changed})", float(tasks), "-"),
     ]
-    table = ["| | measure | measured | value | target |", "|---|---|---|---|---|"]
-    table += [f"| {key} | {what} | {raw} | {value:.2f} | {target} |" for key, what, raw, value, target in rows]
-    print("\n" + "\n".join(table))
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    (REPO / "docs/performance.md").write_text(
-        "# Performance of the automation (make bench)\n\n"
-        "Ratios measured in one `make bench` run on the sandbox fleet; `scripts/bench.py` says how each is taken.\n"
-        "Simulated model loads make the fleet wait like a real one; everything else (SSH, Ansible, docker) is real.\n\n"
-        f"Last run: {stamp} on {machine()}.\n\n" + "\n".join(table) + "\n")
-    return 0
 
 
 if __name__ == "__main__":
