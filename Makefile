@@ -12,7 +12,7 @@ KEEP ?= 0
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup demo test lint unit sandbox-test molecule molecule-rolling nightly bench clean
+.PHONY: help setup demo test lint unit sandbox-test molecule nightly bench clean
 
 help:
 	@echo "make demo   - boot a sandbox fleet ($(NODES) nodes, $(GATEWAYS) gateway), deploy, show the result (KEEP=1 keeps the fleet)"
@@ -61,15 +61,14 @@ sandbox-test: setup
 	$(BIN)/pytest tests/integration
 
 # Molecule and Ansible write ~/.ansible; a scratch HOME keeps that out of the operator's home.
-# The rolling scenario (changes and drains under load, about 15 minutes) runs with `make molecule-rolling`.
-SCENARIOS := $(sort $(filter-out rolling,$(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))))
 molecule: setup
 	@mkdir -p build/home
-	@set -e; for scenario in $(SCENARIOS); do HOME=$(CURDIR)/build/home $(BIN)/molecule test -s $$scenario; done
+	HOME=$(CURDIR)/build/home $(BIN)/molecule test --all
 
-molecule-rolling: setup
+# One scenario alone, e.g. `make molecule-rolling` (changes and drains under load through the router).
+molecule-%: setup
 	@mkdir -p build/home
-	HOME=$(CURDIR)/build/home $(BIN)/molecule test -s rolling
+	HOME=$(CURDIR)/build/home $(BIN)/molecule test -s $*
 
 clean:
 	-@test -x $(SIM) && $(SIM) down
