@@ -9,15 +9,19 @@ Two modes:
   summary reports requests/s and completion tokens/s (to compare the router against instances reached directly).
 
 Every run is bounded: ``--count`` or ``--duration`` is required, the duration is capped at 3600 s, and the run also
-stops as soon as ``--stop-file`` exists. Each request is one JSON line in ``--out``; with ``--members-url`` the
-router's worker list is sampled into ``--members-out``. The summary is one JSON line on stdout; the exit code is
-0 when every request succeeded, 1 when any failed (or none was sent), 2 on usage errors.
+stops as soon as ``--stop-file`` exists. Each request is one JSON line in ``--out``; with ``--members-url`` (or
+``--members-cmd``, a command that prints it, for a router whose control API only its gateway reaches) the router's
+worker list is sampled into ``--members-out``. ``--ca-file`` trusts a private CA for https URLs. The summary is
+one JSON line on stdout; the exit code is 0 when every request succeeded, 1 when any failed (or none was sent),
+2 on usage errors.
 
 Standard library only (Python 3.9+), so it runs with any interpreter inside the lab namespace:
 
-    atlas-sim run -- .venv/bin/python scripts/fleet_load.py --url http://10.231.0.201:30000 \\
-        --rate 4 --duration 120 --out build/load.jsonl \\
-        --members-url http://10.231.0.201:30000/list_workers --members-out build/members.jsonl
+    atlas-sim run -- .venv/bin/python scripts/fleet_load.py --url https://10.231.0.201:8443 \\
+        --ca-file build/fleet-ca/ca.crt --api-key-file build/client.key --rate 4 --duration 120 \\
+        --out build/load.jsonl --members-out build/members.jsonl \\
+        --members-cmd '["atlas-sim", "exec", "atlas-gw-01", "--", "curl", "-sf", "http://127.0.0.1:30000/list_workers"]'
+
 """
 
 from __future__ import annotations
@@ -27,7 +31,9 @@ import base64
 import json
 import math
 import os
+import ssl
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -57,6 +63,21 @@ def _redact(text: str, secret: str | None) -> str:
     return text.replace(secret, REDACTED) if secret else text
 
 
+# Trust for https URLs: the system's CAs, or the one --ca-file names (set once, before any request).
+_TLS: dict[str, ssl.SSLContext | None] = {"context": None}
+
+
+def trust_ca(ca_file: str | None) -> None:
+    _TLS["context"] = ssl.create_default_context(cafile=ca_file) if ca_file else None
+
+
+def _connect(url: str, path: str, timeout: float) -> tuple[HTTPConnection, str]:
+    cls, host, port, full = _target(url, path)
+    if cls is HTTPSConnection:
+        return HTTPSConnection(host, port, timeout=timeout, context=_TLS["context"]), full
+    return cls(host, port, timeout=timeout), full
+
+
 def _target(url: str, path: str = "") -> tuple[type[HTTPConnection], str, int | None, str]:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -79,8 +100,7 @@ def _headers(api_key: str | None, has_body: bool = False) -> dict[str, str]:
 
 def get_json(url: str, api_key: str | None = None, timeout: float = 10.0) -> Any:
     """GET a URL and decode its JSON body (ValueError for a non-2xx answer or a body that is not JSON)."""
-    cls, host, port, path = _target(url)
-    conn = cls(host, port, timeout=timeout)
+    conn, path = _connect(url, "", timeout)
     try:
         conn.request("GET", path, headers=_headers(api_key))
         resp = conn.getresponse()
@@ -168,8 +188,7 @@ class Client:
         outcome: dict[str, Any] = {}
         conn = None
         try:
-            cls, host, port, path = _target(url, "/v1/chat/completions")
-            conn = cls(host, port, timeout=self.timeout)
+            conn, path = _connect(url, "/v1/chat/completions", self.timeout)
             payload = json.dumps(build_body(kind, index, self.model, self.max_tokens, self.image_b64)).encode()
             conn.request("POST", path, body=payload, headers=_headers(self.api_key, has_body=True))
             resp = conn.getresponse()
@@ -309,11 +328,23 @@ def parse_members(body: Any) -> list[str]:
     return out
 
 
-def sample_members(url: str, api_key: str | None = None, timeout: float = 2.0) -> dict[str, Any]:
-    """One membership sample: ``{"t", "members"}``, or ``{"t", "members": null, "error"}`` when it failed."""
+def run_json(argv: list[str], timeout: float = 2.0) -> Any:
+    """Run a command and decode the JSON it prints (ValueError when it fails or prints something else)."""
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    if result.returncode != 0:
+        raise ValueError(f"{argv[0]} exited {result.returncode}: {result.stderr.strip()[:ERROR_TEXT_MAX]}")
+    return json.loads(result.stdout)
+
+
+def sample_members(source: str | list[str], api_key: str | None = None, timeout: float = 2.0) -> dict[str, Any]:
+    """One membership sample: ``{"t", "members"}``, or ``{"t", "members": null, "error"}`` when it failed.
+
+    ``source`` is the worker list's URL, or a command (argv) that prints it.
+    """
     t = round(time.time(), 6)
     try:
-        return {"t": t, "members": parse_members(get_json(url, api_key, timeout))}
+        body = run_json(source, timeout) if isinstance(source, list) else get_json(source, api_key, timeout)
+        return {"t": t, "members": parse_members(body)}
     except Exception as exc:
         return {"t": t, "members": None, "error": _redact(f"{type(exc).__name__}: {exc}", api_key)[:ERROR_TEXT_MAX]}
 
@@ -321,13 +352,15 @@ def sample_members(url: str, api_key: str | None = None, timeout: float = 2.0) -
 class Sampler(threading.Thread):
     """Samples the router's members every ``interval`` seconds until stopped (one last sample when stopping)."""
 
-    def __init__(self, url: str, writer: JsonlWriter, interval: float, api_key: str | None = None) -> None:
+    def __init__(self, url: str | list[str], writer: JsonlWriter, interval: float,
+                 api_key: str | None = None) -> None:
         super().__init__(name="members-sampler", daemon=True)
         self.url = url
         self.writer = writer
         self.interval = interval
         self.api_key = api_key
-        self.timeout = max(0.5, min(2.0, interval * 4))
+        # A command (a process start, maybe a namespace entry) needs longer than an HTTP GET.
+        self.timeout = max(0.5, min(2.0, interval * 4)) if isinstance(url, str) else 5.0
         self.samples: list[dict[str, Any]] = []
         self._stop_event = threading.Event()
 
@@ -591,9 +624,13 @@ def parser() -> argparse.ArgumentParser:
                    help=f"comma-separated request kinds to cycle through (default {','.join(KINDS)})")
     p.add_argument("--max-tokens", type=int, default=16, help="max_tokens of every request (default 16)")
     p.add_argument("--api-key", help="sent as 'Authorization: Bearer'; never printed or written")
+    p.add_argument("--api-key-file", help="read the key from this file instead (keeps it out of the process list)")
+    p.add_argument("--ca-file", help="PEM file of the CA that signed the endpoint's https certificate")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default 60)")
     p.add_argument("--members-url", help="router worker list to sample, e.g. http://10.231.0.201:30000/list_workers")
-    p.add_argument("--members-out", help="JSONL file for the membership samples (needed with --members-url)")
+    p.add_argument("--members-cmd", help="instead of --members-url: a JSON argv list whose output is the worker "
+                   "list (for a control API only the gateway reaches)")
+    p.add_argument("--members-out", help="JSONL file for the membership samples (with --members-url/--members-cmd)")
     p.add_argument("--sample-interval", type=float, default=0.25, help="seconds between samples (default 0.25)")
     return p
 
@@ -615,8 +652,23 @@ def _validate(args: argparse.Namespace) -> tuple[str, ...]:
         raise UsageError("--timeout must be positive")
     if args.sample_interval <= 0:
         raise UsageError("--sample-interval must be positive")
-    if bool(args.members_url) != bool(args.members_out):
-        raise UsageError("--members-url and --members-out go together")
+    if args.members_url and args.members_cmd:
+        raise UsageError("give --members-url or --members-cmd, not both")
+    if bool(args.members_url or args.members_cmd) != bool(args.members_out):
+        raise UsageError("--members-out goes with --members-url or --members-cmd")
+    if args.members_cmd:
+        try:
+            command = json.loads(args.members_cmd)
+        except ValueError:
+            command = None
+        if not isinstance(command, list) or not command or not all(isinstance(a, str) for a in command):
+            raise UsageError("--members-cmd takes a JSON list of strings, e.g. '[\"curl\", \"-sf\", \"URL\"]'")
+        args.members_cmd = command
+    if args.api_key and args.api_key_file:
+        raise UsageError("give --api-key or --api-key-file, not both")
+    for option, path in (("--api-key-file", args.api_key_file), ("--ca-file", args.ca_file)):
+        if path and not os.path.isfile(path):
+            raise UsageError(f"{option} {path}: no such file")
     if args.image and not os.path.isfile(args.image):
         raise UsageError(f"--image {args.image}: no such file")
     kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
@@ -648,6 +700,10 @@ def main(argv: list[str] | None = None, stdout: Any = None, stderr: Any = None) 
         print(f"fleet_load.py: --duration capped at {MAX_DURATION_S:g} s", file=stderr)
         args.duration = MAX_DURATION_S
     secret = args.api_key
+    if args.api_key_file:
+        with open(args.api_key_file, encoding="utf-8") as handle:
+            secret = handle.read().strip()
+    trust_ca(args.ca_file)
     model = args.model
     if not model:
         try:
@@ -663,8 +719,9 @@ def main(argv: list[str] | None = None, stdout: Any = None, stderr: Any = None) 
     client = Client(args.url, model, args.max_tokens, image, secret, args.timeout, kinds)
     writer = JsonlWriter(args.out, secret)
     sampler = None
-    if args.members_url:
-        sampler = Sampler(args.members_url, JsonlWriter(args.members_out, secret), args.sample_interval, secret)
+    if args.members_url or args.members_cmd:
+        sampler = Sampler(args.members_url or args.members_cmd, JsonlWriter(args.members_out, secret),
+                          args.sample_interval, secret)
         sampler.start()
     progress = Progress(stream=stderr)
     try:

@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 
 ANSIBLE_PACKAGE = "ansible==12.3.0"
-COLLECTIONS = ("community/docker", "community/general", "ansible/posix")
+COLLECTIONS = ("community/docker", "community/general", "community/crypto", "ansible/posix")
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET = REPO / ".venv" / "collections" / "ansible_collections"

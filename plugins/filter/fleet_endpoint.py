@@ -4,7 +4,7 @@
 
 ``{{ hostvars[gw] | atlas.vllm.wheel_target }}``                 -> ``{name, python, platforms}`` for pip download
 ``{{ hosts | atlas.vllm.router_workers(ansible_check_mode) }}``  -> URLs of the instances that passed this run
-``{{ gateways | atlas.vllm.fleet_endpoints(default_port) }}``    -> the fleet endpoint URLs, one per gateway
+``{{ gateways | atlas.vllm.fleet_endpoints(default_port) }}``    -> the fleet endpoint URLs (HTTPS), one per gateway
 ``{{ gateways | atlas.vllm.fleet_endpoint_lines(workers) }}``     -> the head of the endpoint table
 """
 
@@ -55,13 +55,14 @@ def router_workers(hosts: list[dict[str, Any]], assume_ready: bool = False) -> l
     return sorted(set(urls))
 
 
-def fleet_endpoints(gateways: list[dict[str, Any]], default_port: int = 30000) -> list[str]:
-    """The URL clients use on each gateway (its inventory address and router port)."""
-    return [f"http://{gateway.get('ansible_host') or gateway.get('inventory_hostname')}:"
-            f"{gateway.get('vllm_router_port', default_port)}" for gateway in gateways]
+def fleet_endpoints(gateways: list[dict[str, Any]], default_port: int = 8443) -> list[str]:
+    """The URL clients use on each gateway: its inventory address and the proxy's HTTPS port (the router itself
+    listens on the gateway's loopback)."""
+    return [f"https://{gateway.get('ansible_host') or gateway.get('inventory_hostname')}:"
+            f"{gateway.get('vllm_gateway_port', default_port)}" for gateway in gateways]
 
 
-def fleet_endpoint_lines(gateways: list[dict[str, Any]], workers: list[str], default_port: int = 30000) -> list[str]:
+def fleet_endpoint_lines(gateways: list[dict[str, Any]], workers: list[str], default_port: int = 8443) -> list[str]:
     """The head of the endpoint table: the URL clients use, and the instances behind it."""
     if not gateways:
         return ["fleet endpoint: none (no atlas_gateways group); clients use the instance endpoints below", ""]
@@ -84,7 +85,8 @@ def fleet_settings_errors(nodes: list[dict[str, Any]], gateways: list[dict[str, 
     """Fleet-endpoint settings a controller can refuse before any host is touched.
 
     ``nodes`` and ``gateways`` are hostvars (``gateways`` is None without an atlas_gateways group); ``defaults``
-    holds the router role's port defaults (vllm_router_port, vllm_router_prometheus_port).
+    holds the gateway roles' port defaults (vllm_router_port, vllm_router_prometheus_port, vllm_gateway_port):
+    each port a gateway listens on.
     """
     errors: list[str] = []
     if gateways is not None and not gateways:
@@ -96,7 +98,7 @@ def fleet_settings_errors(nodes: list[dict[str, Any]], gateways: list[dict[str, 
         if name not in node_names:
             continue
         ports = _instance_ports(gateway)
-        for variable in ("vllm_router_port", "vllm_router_prometheus_port"):
+        for variable in sorted(defaults):
             value = gateway.get(variable, defaults.get(variable))
             if str(value).isdigit() and int(value) in ports:
                 errors.append(f"{name}: {variable} is {value}, a port of this node's vLLM instances ({ports}); "

@@ -25,6 +25,8 @@ _SECRET_KEY = re.compile(r"(api_?key|token|password|secret|authorization)", re.I
 REDACTED = "<redacted>"
 # The stage a gateway records its fleet endpoint under (playbooks/verify.yml).
 ENDPOINT_STAGE = "endpoint"
+# ... and the verdict on the certificate it serves (playbooks/gateway.yml).
+TLS_STAGE = "tls"
 
 
 def redact(value: Any) -> Any:
@@ -48,7 +50,10 @@ def fleet_report(records: list[dict[str, Any]], generated: str, since: str | Non
         if not host or not stage or (since and str(record.get("recorded") or "") < since):
             continue
         if stage == ENDPOINT_STAGE:
-            endpoints[host] = {"gateway": host, **(redact(record.get("data")) or {})}
+            endpoints.setdefault(host, {"gateway": host}).update(redact(record.get("data")) or {})
+            continue
+        if stage == TLS_STAGE:
+            endpoints.setdefault(host, {"gateway": host})["tls"] = redact(record.get("data"))
             continue
         node = nodes.setdefault(host, {"host": host})
         node[stage] = redact(record.get("data"))
@@ -137,6 +142,11 @@ def _endpoint_lines(endpoints: list[dict[str, Any]]) -> list[str]:
         workers = endpoint.get("workers") or []
         lines.append(f"**Fleet endpoint**: {endpoint.get('url')} ({endpoint['gateway']}), {len(workers)} "
                      f"instance(s) behind it: {', '.join(workers) if workers else 'none'}")
+        tls = endpoint.get("tls") or {}
+        if tls:
+            trust = f"; clients trust {tls['ca_file']}" if tls.get("ca_file") else ""
+            lines.append(f"**Certificate** ({tls.get('source', '?')}): {tls.get('verdict', 'UNKNOWN')}, expires "
+                         f"{tls.get('not_after', '?')} ({tls.get('days_left', '?')} days){trust}")
     return [*lines, ""]
 
 

@@ -8,6 +8,7 @@ Debian 12 hosts for the vLLM router, `atlas-gw-NN`). The record in fleet.json li
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 import subprocess
 import sys
@@ -76,6 +77,8 @@ def up(spec: FleetSpec, progress: Progress) -> dict:
     every_name = [entry["name"] for entry in every]
     paths.run_dir().mkdir(parents=True, exist_ok=True)
     _make_keys(every_name)
+    if spec.gateways:
+        _make_client_keys()
     progress(f"creating the lab network, {len(names)} node and {spec.gateways} gateway namespace(s)")
     net.add_blackholes()
     net.create_lab()
@@ -142,6 +145,18 @@ def _make_keys(names: list[str]) -> None:
             target.mkdir(parents=True, exist_ok=True)
             run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{name}",
                  "-f", str(target / "ssh_host_ed25519_key")])
+
+
+# The fleet endpoint's clients in the sandbox: each gets a fresh random key per fleet.
+GATEWAY_CLIENTS = ("demo", "nightly")
+
+
+def _make_client_keys() -> None:
+    target = paths.gateway_clients_file()
+    if target.exists():
+        return
+    target.touch(mode=0o600)
+    target.write_text(json.dumps({name: secrets.token_hex(32) for name in GATEWAY_CLIENTS}, indent=2) + "\n")
 
 
 def _hosts_file(hosts: list[dict]) -> str:
@@ -223,9 +238,11 @@ def inventory_groups(record: dict) -> dict:
     """Group `atlas_nodes` (the nodes) and, when there are any, `atlas_gateways`; each carries the same
     connection vars, so either group works on its own (e.g. `ansible-playbook -l atlas_gateways`)."""
     groups = {"atlas_nodes": record["hosts"], "atlas_gateways": record.get("gateways", [])}
+    # The gateways' group_vars find the sandbox's client keys and fleet CA through atlas_sim_home.
+    extra = {"atlas_gateways": {"atlas_sim_home": str(paths.home())}}
     # A fresh vars dict per group: a shared one would come out of yaml.safe_dump as an anchor and alias.
     return {group: {"hosts": {entry["name"]: {"ansible_host": entry["ip"]} for entry in entries},
-                    "vars": _connection_vars()}
+                    "vars": {**_connection_vars(), **extra.get(group, {})}}
             for group, entries in groups.items() if entries}
 
 

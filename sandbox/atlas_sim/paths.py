@@ -38,6 +38,16 @@ def ssh_key() -> Path:
     return run_dir() / "id_ed25519"
 
 
+def gateway_clients_file() -> Path:
+    # The fleet endpoint's client keys ({name: key}), made at `up`; group_vars read them from here.
+    return run_dir() / "gateway-clients.json"
+
+
+def fleet_ca_dir() -> Path:
+    # Kept across `down`, as a site keeps its fleet CA: clients keep trusting one ca.crt.
+    return home() / "fleet-ca"
+
+
 def inventory_file() -> Path:
     # Generated beside the committed sandbox group_vars/, so Ansible loads them with it.
     return REPO_ROOT / "inventories" / "sandbox" / "atlas-sim.yml"

@@ -161,7 +161,8 @@ def test_gateway_inventory_has_both_groups_and_status_lists_it(gateway_fleet: di
     assert list(inventory) == ["atlas_nodes", "atlas_gateways"]
     assert inventory["atlas_nodes"]["hosts"] == {"atlas-01": {"ansible_host": "10.231.0.11"}}
     assert inventory["atlas_gateways"]["hosts"] == {GATEWAY: {"ansible_host": "10.231.0.201"}}
-    assert inventory["atlas_gateways"]["vars"] == inventory["atlas_nodes"]["vars"]
+    assert inventory["atlas_gateways"]["vars"] == {**inventory["atlas_nodes"]["vars"],
+                                                   "atlas_sim_home": str(REPO / "build/sandbox")}
     status = sim("status").stdout.splitlines()
     assert [line.split() for line in status] == [
         ["atlas-01", "10.231.0.11", "ubuntu22.04", "910b3-64g", "running"],
@@ -206,6 +207,13 @@ def test_python3_venv_installs_from_the_lab_mirror(gateway_fleet: dict) -> None:
     for name in (GATEWAY, "atlas-01"):
         in_node(name, "python3", "-m", "venv", "/tmp/v")
         assert in_node(name, "/tmp/v/bin/pip", "--version").stdout.startswith("pip "), name
+
+
+def test_nginx_installs_from_the_lab_mirror_and_runs(gateway_fleet: dict) -> None:
+    assert in_node(GATEWAY, "test", "-x", "/usr/sbin/nginx", check=False).returncode != 0
+    in_node(GATEWAY, "apt-get", "install", "-y", "nginx")
+    in_node(GATEWAY, "nginx", "-t", "-q")
+    assert in_node(GATEWAY, "systemctl", "is-active", "nginx").stdout.strip() == "active"
 
 
 def test_up_with_another_gateway_count_names_the_difference(gateway_fleet: dict) -> None:

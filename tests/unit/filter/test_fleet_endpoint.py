@@ -6,6 +6,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.atlas.vllm.plugins.filter.fleet_endpoint import (
     fleet_endpoint_lines,
+    fleet_endpoints,
     fleet_settings_errors,
     router_workers,
     wheel_target,
@@ -48,7 +49,7 @@ def test_check_mode_counts_every_planned_instance() -> None:
 def test_endpoint_lines_show_the_fleet_endpoint_first_or_say_there_is_none() -> None:
     gateway = {"inventory_hostname": "atlas-gw-01", "ansible_host": "10.0.0.201"}
     lines = fleet_endpoint_lines([gateway], ["http://10.0.0.11:8000"])
-    assert lines[0] == "fleet endpoint: http://10.0.0.201:30000 (atlas-gw-01)"
+    assert lines[0] == "fleet endpoint: https://10.0.0.201:8443 (atlas-gw-01)"
     assert lines[1] == "behind it: 1 instance(s): http://10.0.0.11:8000"
     assert "clients use the instance endpoints" in fleet_endpoint_lines([], [])[0]
 
@@ -66,6 +67,19 @@ def test_router_port_clashing_with_an_instance_port_on_a_gateway_node_is_refused
                       "a gateway that is also a node needs a vllm_router_port no instance uses"]
     other = {"inventory_hostname": "atlas-gw-01", "vllm_router_port": 8000}
     assert fleet_settings_errors([node], [other], {}) == []
+
+
+def test_the_https_port_clashing_with_an_instance_port_on_a_gateway_node_is_refused() -> None:
+    node = {"inventory_hostname": "atlas-01", "vllm_port": 8443}
+    errors = fleet_settings_errors([node], [node], {"vllm_router_port": 30000, "vllm_gateway_port": 8443})
+    assert errors == ["atlas-01: vllm_gateway_port is 8443, a port of this node's vLLM instances ([8443]); "
+                      "a gateway that is also a node needs a vllm_gateway_port no instance uses"]
+
+
+def test_the_fleet_endpoint_is_the_gateways_https_port() -> None:
+    gateways = [{"inventory_hostname": "gw-1", "ansible_host": "10.0.0.201"},
+                {"inventory_hostname": "gw-2.example", "vllm_gateway_port": 443}]
+    assert fleet_endpoints(gateways) == ["https://10.0.0.201:8443", "https://gw-2.example:443"]
 
 
 def test_rollout_timings_must_be_whole_seconds() -> None:

@@ -82,6 +82,20 @@ def test_the_fleet_endpoint_comes_first_with_the_instances_behind_it() -> None:
                            "http://10.0.0.11:8000")
 
 
+def test_the_served_certificate_is_reported_under_its_endpoint() -> None:
+    tls = {"verdict": "WARNING", "days_left": 12, "not_after": "2026-12-15T10:00:00+00:00", "source": "fleet CA",
+           "ca_file": "/srv/ca/ca.crt"}
+    records = [{"host": "atlas-gw-01", "stage": "tls", "recorded": "2026-12-03T10:00:00", "data": tls},
+               {"host": "atlas-gw-01", "stage": "endpoint", "recorded": "2026-12-03T10:00:00",
+                "data": {"url": "https://10.0.0.201:8443", "workers": []}}]
+    report = fleet_report(records, "2026-12-03T10:01:00Z")
+    assert report["endpoints"] == [{"gateway": "atlas-gw-01", "url": "https://10.0.0.201:8443", "workers": [],
+                                    "tls": tls}]
+    markdown = fleet_report_markdown(report).splitlines()
+    assert markdown[5] == ("**Certificate** (fleet CA): WARNING, expires 2026-12-15T10:00:00+00:00 (12 days); "
+                           "clients trust /srv/ca/ca.crt")
+
+
 def test_without_gateways_the_report_says_clients_use_the_instances() -> None:
     report = fleet_report([], "2026-12-03T10:01:00Z")
     assert "clients use the instance endpoints" in fleet_report_markdown(report)

@@ -114,7 +114,7 @@ def test_inventory_with_gateways_has_both_groups_with_the_same_connection(sim_ho
     assert groups["atlas_nodes"]["hosts"] == {"atlas-01": {"ansible_host": "10.231.0.11"}}
     assert groups["atlas_gateways"]["hosts"] == {"atlas-gw-01": {"ansible_host": "10.231.0.201"},
                                                  "atlas-gw-02": {"ansible_host": "10.231.0.202"}}
-    assert groups["atlas_gateways"]["vars"] == groups["atlas_nodes"]["vars"]
+    assert groups["atlas_gateways"]["vars"] == {**groups["atlas_nodes"]["vars"], "atlas_sim_home": str(sim_home / "home")}
     assert groups["atlas_nodes"]["vars"]["ansible_ssh_private_key_file"] == str(sim_home / "home/run/id_ed25519")
 
 
@@ -191,3 +191,16 @@ def test_the_mirror_carries_python3_venv_pinned_to_the_rootfs_python() -> None:
     # A rootfs with another python3.11 needs another mirror.
     assert mirror.recipe_hash({"python3.11-venv": "3.11.2-6+deb12u6"}) != \
         mirror.recipe_hash({"python3.11-venv": "3.11.2-6+deb12u9"})
+
+
+def test_client_keys_are_random_private_and_kept(sim_home: Path) -> None:
+    paths.run_dir().mkdir(parents=True, exist_ok=True)
+    fleet._make_client_keys()
+    target = paths.gateway_clients_file()
+    keys = json.loads(target.read_text())
+    assert sorted(keys) == sorted(fleet.GATEWAY_CLIENTS)
+    assert all(len(key) == 64 and int(key, 16) >= 0 for key in keys.values())
+    assert len(set(keys.values())) == len(keys)
+    assert target.stat().st_mode & 0o777 == 0o600
+    fleet._make_client_keys()
+    assert json.loads(target.read_text()) == keys

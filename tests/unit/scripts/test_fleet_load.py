@@ -357,3 +357,92 @@ def test_parse_members_reads_both_router_formats() -> None:
     assert fleet_load.parse_members({"workers": [{"url": "http://a:1"}, "http://b:2"]}) == ["http://a:1", "http://b:2"]
     with pytest.raises(ValueError):
         fleet_load.parse_members({"status": "ok"})
+
+
+def _private_ca(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A CA and a certificate for 127.0.0.1 signed by it (PEM files: ca, cert, key)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+
+    def name(text: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = (x509.CertificateBuilder().subject_name(name("test CA")).issuer_name(name("test CA"))
+          .public_key(ca_key.public_key()).serial_number(1).not_valid_before(now)
+          .not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    cert = (x509.CertificateBuilder().subject_name(name("127.0.0.1")).issuer_name(ca.subject)
+            .public_key(key.public_key()).serial_number(2).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    paths = tmp_path / "ca.crt", tmp_path / "gw.crt", tmp_path / "gw.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return paths
+
+
+def test_https_with_a_private_ca_and_a_key_from_a_file(fake, tmp_path) -> None:
+    import ssl
+
+    ca, cert, key_pem = _private_ca(tmp_path)
+    server = fake()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key_pem)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    url = server.url.replace("http://", "https://")
+    key = "k" * 40
+    server.api_key = key
+    key_file = tmp_path / "client.key"
+    key_file.write_text(key + "\n")
+    out = tmp_path / "tls.jsonl"
+
+    rc, summary, _ = run(["--url", url, "--ca-file", str(ca), "--api-key-file", str(key_file), "--count", "3",
+                          "--rate", "50", "--out", str(out)])
+    assert rc == 0 and summary["ok"] == 3 and set(server.auth) == {f"Bearer {key}"}
+
+    rc, summary, err = run(["--url", url, "--api-key-file", str(key_file), "--count", "1", "--out", str(out)])
+    assert rc == 1 and summary is None and "CERTIFICATE_VERIFY_FAILED" in err
+
+
+def test_members_can_come_from_a_command(fake, tmp_path) -> None:
+    import sys
+
+    server = fake()
+    members = tmp_path / "members.jsonl"
+    command = json.dumps([sys.executable, "-c", 'print(\'{"urls": ["http://10.0.0.9:8000"]}\')'])
+    rc, summary, _ = run(["--url", server.url, "--model", "m", "--count", "3", "--rate", "20", "--out",
+                          str(tmp_path / "l.jsonl"), "--members-cmd", command, "--members-out", str(members),
+                          "--sample-interval", "0.05"])
+    samples = fleet_load.read_jsonl(str(members))
+    assert rc == 0 and samples and summary["member_sample_failures"] == 0
+    assert all(s["members"] == ["http://10.0.0.9:8000"] for s in samples)
+
+    failing = json.dumps([sys.executable, "-c", "import sys; sys.exit('no router here')"])
+    run(["--url", server.url, "--model", "m", "--count", "1", "--out", str(tmp_path / "l.jsonl"),
+         "--members-cmd", failing, "--members-out", str(members), "--sample-interval", "0.05"])
+    assert all(s["members"] is None and "exited 1: no router here" in s["error"]
+               for s in fleet_load.read_jsonl(str(members)))
+
+
+@pytest.mark.parametrize("extra", [
+    ["--members-cmd", "curl x", "--members-out", "m.jsonl"],
+    ["--members-cmd", "[\"curl\"]", "--members-url", "http://a/list_workers", "--members-out", "m.jsonl"],
+    ["--api-key", "x", "--api-key-file", "/etc/hostname"],
+    ["--ca-file", "/nonexistent/ca.crt"],
+])
+def test_bad_tls_and_member_options_are_usage_errors(extra) -> None:
+    rc, _, err = run(["--url", "https://127.0.0.1:1", "--out", "x.jsonl", "--count", "1", *extra])
+    assert rc == 2 and "error:" in err
