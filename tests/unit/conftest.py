@@ -30,8 +30,10 @@ def _expose_collection() -> Path:
     (namespace / "vllm").symlink_to(REPO_ROOT, target_is_directory=True)
     sys.path.insert(0, str(root))
     # Anything that installs Ansible's collection loader (e.g. plugin loading) looks here rather than on sys.path.
+    # The playbooks the tests run also need the collections .venv holds (community.crypto, ...).
     os.environ["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join(
-        part for part in (str(root), os.environ.get("ANSIBLE_COLLECTIONS_PATH", "")) if part
+        part for part in (str(root), os.environ.get("ANSIBLE_COLLECTIONS_PATH", ""),
+                          str(REPO_ROOT / ".venv" / "collections")) if part
     )
     # A namespace package imported earlier keeps a stale path cache; drop it so the new entry is seen.
     for name in [

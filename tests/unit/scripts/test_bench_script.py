@@ -1,0 +1,31 @@
+"""scripts/bench.py: the rollout's span read from ansible-playbook's JSON output."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+SPEC = importlib.util.spec_from_file_location("bench", Path(__file__).resolve().parents[3] / "scripts/bench.py")
+bench = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(bench)
+
+
+def _play(name: str, start: str, end: str) -> dict:
+    return {"play": {"name": name, "duration": {"start": start, "end": end}}, "tasks": []}
+
+
+def test_the_rollout_spans_from_the_first_batch_to_the_last() -> None:
+    plays = [_play("Validate the serving settings", "2026-12-03T20:00:00.000000Z", "2026-12-03T20:00:05.000000Z"),
+             _play(bench.ROLLING_PLAY, "2026-12-03T20:01:00.000000Z", "2026-12-03T20:01:30.000000Z"),
+             _play(bench.ROLLING_PLAY, "2026-12-03T20:01:31.000000Z", "2026-12-03T20:02:10.500000Z"),
+             _play("Show the endpoints of the fleet", "2026-12-03T20:03:00.000000Z", "2026-12-03T20:03:01.000000Z")]
+    output = "[WARNING]: a line before the JSON\n" + json.dumps({"plays": plays, "stats": {}})
+    assert bench.rolling_span(output) == pytest.approx(70.5)
+
+
+def test_a_deploy_that_rolled_nothing_is_an_error() -> None:
+    with pytest.raises(SystemExit, match="rolled nothing"):
+        bench.rolling_span(json.dumps({"plays": [], "stats": {}}))
