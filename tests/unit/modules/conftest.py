@@ -15,23 +15,10 @@ from typing import Any
 import pytest
 import yaml
 from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core before 2.19
-    import contextlib
-    import json
-
-    @contextlib.contextmanager
-    def patch_module_args(args: dict[str, Any] | None = None):
-        previous = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}).encode()
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = previous
 
 
 class ModuleExit(Exception):

@@ -21,22 +21,7 @@ import pytest
 import yaml
 from ansible_collections.atlas.vllm.plugins.action import vllm_health as action_plugin
 from ansible_collections.atlas.vllm.plugins.modules import vllm_health
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core before 2.19
-    import contextlib
-
-    from ansible.module_utils import basic
-
-    @contextlib.contextmanager
-    def patch_module_args(args: dict[str, Any] | None = None):
-        previous = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}).encode()
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = previous
+from module_main import run_main
 
 UNIT = Path(__file__).resolve().parents[1]
 FIXTURES = UNIT / "fixtures" / "vllm_health"
@@ -49,14 +34,8 @@ SECRET = "sk-atlas-do-not-print-7f3a"
 
 def run(capsys: pytest.CaptureFixture[str], args: dict[str, Any]) -> tuple[bool, dict[str, Any], float]:
     """main() as Ansible runs it: returns (failed, result, seconds)."""
-    capsys.readouterr()
-    started = time.monotonic()
-    with patch_module_args(args), pytest.raises(SystemExit):
-        vllm_health.main()
-    elapsed = time.monotonic() - started
-    out = capsys.readouterr().out
-    result = json.loads(out)
-    return bool(result.get("failed")), result, elapsed
+    failed, result, _, elapsed = run_main(capsys, vllm_health, args)
+    return failed, result, elapsed
 
 
 @pytest.fixture

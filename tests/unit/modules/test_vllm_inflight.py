@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -16,22 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from ansible_collections.atlas.vllm.plugins.modules import vllm_inflight
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core before 2.19
-    import contextlib
-
-    from ansible.module_utils import basic
-
-    @contextlib.contextmanager
-    def patch_module_args(args: dict[str, Any] | None = None):
-        previous = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}).encode()
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = previous
+from module_main import run_main
 
 UNIT = Path(__file__).resolve().parents[1]
 SECRET = "sk-atlas-do-not-print-7f3a"
@@ -121,14 +104,7 @@ def free_port() -> int:
 
 def call(capsys: pytest.CaptureFixture[str], args: dict[str, Any]) -> tuple[bool, dict[str, Any], str, float]:
     """main() as Ansible runs it: returns (failed, result, raw output, seconds)."""
-    capsys.readouterr()
-    started = time.monotonic()
-    with patch_module_args(args), pytest.raises(SystemExit):
-        vllm_inflight.main()
-    elapsed = time.monotonic() - started
-    out = capsys.readouterr().out
-    result = json.loads(out)
-    return bool(result.get("failed")), result, out, elapsed
+    return run_main(capsys, vllm_inflight, args)
 
 
 # --- documentation ------------------------------------------------------------------------------------------

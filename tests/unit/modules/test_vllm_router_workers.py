@@ -13,7 +13,6 @@ import stat
 import subprocess
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -23,22 +22,7 @@ import pytest
 import yaml
 from ansible_collections.atlas.vllm.plugins.module_utils.router_api import parse_workers_env
 from ansible_collections.atlas.vllm.plugins.modules import vllm_router_workers
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core before 2.19
-    import contextlib
-
-    from ansible.module_utils import basic
-
-    @contextlib.contextmanager
-    def patch_module_args(args: dict[str, Any] | None = None):
-        previous = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}).encode()
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = previous
+from module_main import run_main
 
 UNIT = Path(__file__).resolve().parents[1]
 W1, W2, W3 = "http://127.0.0.1:18001", "http://127.0.0.1:18002", "http://127.0.0.1:18003"
@@ -150,13 +134,8 @@ def free_port() -> int:
 
 
 def call(capsys: pytest.CaptureFixture[str], args: dict[str, Any]) -> tuple[bool, dict[str, Any], float]:
-    capsys.readouterr()
-    started = time.monotonic()
-    with patch_module_args(args), pytest.raises(SystemExit):
-        vllm_router_workers.main()
-    elapsed = time.monotonic() - started
-    result = json.loads(capsys.readouterr().out)
-    return bool(result.get("failed")), result, elapsed
+    failed, result, _, elapsed = run_main(capsys, vllm_router_workers, args)
+    return failed, result, elapsed
 
 
 # --- documentation ------------------------------------------------------------------------------------------
