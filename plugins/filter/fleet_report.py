@@ -187,6 +187,12 @@ def fleet_report_junit(report: dict[str, Any], drift: dict[str, int] | None = No
             changed = int(drift[host])
             cases.append(_case(host, "no drift (second deploy changed nothing)",
                                f"second deploy reported changed={changed}" if changed else None))
+    for endpoint in report.get("endpoints") or []:
+        tls = endpoint.get("tls") or {}
+        if tls:
+            problem = f"the {tls.get('source')} certificate expired {tls.get('not_after')}"
+            cases.append(_case(endpoint["gateway"], "fleet endpoint certificate valid",
+                               problem if tls.get("verdict") == "CRITICAL" else None))
     failures = sum(1 for case in cases if "<failure" in case)
     return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
             f"<testsuites name=\"atlas-vllm\" tests=\"{len(cases)}\" failures=\"{failures}\">\n"

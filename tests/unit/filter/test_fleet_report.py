@@ -96,6 +96,19 @@ def test_the_served_certificate_is_reported_under_its_endpoint() -> None:
                            "clients trust /srv/ca/ca.crt")
 
 
+def test_an_expired_endpoint_certificate_fails_its_junit_case() -> None:
+    expired = {"verdict": "CRITICAL", "days_left": -2, "not_after": "2026-12-01T10:00:00+00:00", "source": "site"}
+    records = [{"host": "atlas-gw-01", "stage": "tls", "recorded": "2026-12-03T10:00:00", "data": expired},
+               {"host": "atlas-gw-02", "stage": "tls", "recorded": "2026-12-03T10:00:00",
+                "data": {**expired, "verdict": "WARNING", "days_left": 20}}]
+    suite = ET.fromstring(fleet_report_junit(fleet_report(records, "2026-12-03T10:01:00Z")))
+    cases = {case.get("classname"): case for case in suite.iter("testcase")}
+    assert cases["atlas-gw-01"].find("failure") is not None
+    assert "site certificate expired 2026-12-01" in cases["atlas-gw-01"].find("failure").get("message", "") + (
+        cases["atlas-gw-01"].find("failure").text or "")
+    assert cases["atlas-gw-02"].find("failure") is None
+
+
 def test_without_gateways_the_report_says_clients_use_the_instances() -> None:
     report = fleet_report([], "2026-12-03T10:01:00Z")
     assert "clients use the instance endpoints" in fleet_report_markdown(report)
