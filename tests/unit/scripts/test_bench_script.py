@@ -29,3 +29,12 @@ def test_the_rollout_spans_from_the_first_batch_to_the_last() -> None:
 def test_a_deploy_that_rolled_nothing_is_an_error() -> None:
     with pytest.raises(SystemExit, match="rolled nothing"):
         bench.rolling_span(json.dumps({"plays": [], "stats": {}}))
+
+
+def test_a_partial_run_keeps_the_other_section(tmp_path: Path) -> None:
+    deploy, rollout = bench.SECTIONS
+    path = tmp_path / "performance.md"
+    path.write_text(bench.PERFORMANCE_HEAD + f"\n## {deploy}\n\nLast run: then.\n\n| P1 |\n"
+                    f"\n## {rollout}\n\nLast run: then.\n\n| R1 |\n")
+    assert bench.read_sections(path) == {deploy: "Last run: then.\n\n| P1 |\n", rollout: "Last run: then.\n\n| R1 |\n"}
+    assert bench.read_sections(tmp_path / "missing.md") == {}
