@@ -611,6 +611,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--url", action="append", required=True,
                    help="endpoint base URL, e.g. http://10.231.0.201:30000 (repeatable: round-robin)")
     p.add_argument("--out", required=True, help="JSONL file: one line per request")
+    p.add_argument("--summary-out", help="also write the summary to this file (complete once it exists)")
     p.add_argument("--count", type=int, help="stop after this many requests")
     p.add_argument("--duration", type=float, help=f"stop after this many seconds (capped at {MAX_DURATION_S:g})")
     p.add_argument("--stop-file", help="stop sending as soon as this file exists")
@@ -745,7 +746,14 @@ def main(argv: list[str] | None = None, stdout: Any = None, stderr: Any = None) 
     if sampler is not None:
         summary["member_samples"] = len(sampler.samples)
         summary["member_sample_failures"] = sum(1 for s in sampler.samples if s["members"] is None)
-    print(_redact(json.dumps(summary, separators=(",", ":")), secret), file=stdout, flush=True)
+    text = _redact(json.dumps(summary, separators=(",", ":")), secret)
+    if args.summary_out:
+        # Written aside and renamed, so a reader never sees half of it.
+        partial = args.summary_out + ".partial"
+        with open(partial, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+        os.replace(partial, args.summary_out)
+    print(text, file=stdout, flush=True)
     return 0 if summary["total"] > 0 and summary["failed"] == 0 else 1
 
 

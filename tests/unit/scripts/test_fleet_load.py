@@ -446,3 +446,12 @@ def test_members_can_come_from_a_command(fake, tmp_path) -> None:
 def test_bad_tls_and_member_options_are_usage_errors(extra) -> None:
     rc, _, err = run(["--url", "https://127.0.0.1:1", "--out", "x.jsonl", "--count", "1", *extra])
     assert rc == 2 and "error:" in err
+
+
+def test_the_summary_is_also_written_to_a_file(fake, tmp_path) -> None:
+    server = fake()
+    target = tmp_path / "summary.json"
+    rc, summary, _ = run(["--url", server.url, "--model", "m", "--count", "3", "--rate", "50", "--out",
+                          str(tmp_path / "l.jsonl"), "--summary-out", str(target)])
+    assert rc == 0 and json.loads(target.read_text()) == summary
+    assert not (tmp_path / "summary.json.partial").exists()
