@@ -8,6 +8,9 @@ Two modes:
 * ``--throughput``: ``--concurrency`` requests are kept in flight, spread round-robin over every ``--url``; the
   summary reports requests/s and completion tokens/s (to compare the router against instances reached directly).
 
+Each request opens its own connection unless ``--keep-alive`` is given: then every thread keeps one connection per
+endpoint open and reuses it, as HTTP client libraries do (a connection the server has closed is replaced first).
+
 Every run is bounded: ``--count`` or ``--duration`` is required, the duration is capped at 3600 s, and the run also
 stops as soon as ``--stop-file`` exists. Each request is one JSON line in ``--out``; with ``--members-url`` (or
 ``--members-cmd``, a command that prints it, for a router whose control API only its gateway reaches) the router's
@@ -31,6 +34,7 @@ import base64
 import json
 import math
 import os
+import select
 import ssl
 import struct
 import subprocess
@@ -87,6 +91,17 @@ def _target(url: str, path: str = "") -> tuple[type[HTTPConnection], str, int | 
     if parts.query:
         full += "?" + parts.query
     return cls, parts.hostname, parts.port, full
+
+
+def _dropped(conn: HTTPConnection) -> bool:
+    """True when a kept connection can no longer carry a request: the server closed it (or sent something unasked)."""
+    if conn.sock is None:
+        return True
+    try:
+        readable, _, _ = select.select([conn.sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 def _headers(api_key: str | None, has_body: bool = False) -> dict[str, str]:
@@ -159,7 +174,8 @@ class Client:
     """What every request needs: the endpoint(s), the model, the image and the credentials."""
 
     def __init__(self, urls: list[str], model: str, max_tokens: int = 16, image: bytes | None = None,
-                 api_key: str | None = None, timeout: float = 60.0, kinds: tuple[str, ...] = KINDS) -> None:
+                 api_key: str | None = None, timeout: float = 60.0, kinds: tuple[str, ...] = KINDS,
+                 keep_alive: bool = False) -> None:
         if not urls:
             raise ValueError("at least one URL is needed")
         self.urls = [u.rstrip("/") for u in urls]
@@ -169,6 +185,27 @@ class Client:
         self.api_key = api_key
         self.timeout = timeout
         self.kinds = tuple(kinds)
+        self.keep_alive = keep_alive
+        self._kept = threading.local()  # per thread: {(scheme, host, port): open connection}
+
+    def _open(self, url: str, path: str) -> tuple[HTTPConnection, str, tuple[Any, ...]]:
+        cls, host, port, full = _target(url, path)
+        key = (cls, host, port)
+        kept = self._kept.__dict__.setdefault("conns", {}) if self.keep_alive else {}
+        conn = kept.pop(key, None)
+        if conn is not None and _dropped(conn):
+            conn.close()
+            conn = None
+        if conn is None:
+            conn, full = _connect(url, path, self.timeout)
+        return conn, full, key
+
+    def _release(self, conn: HTTPConnection, key: tuple[Any, ...], resp: Any) -> None:
+        """Keep the connection for the thread's next request if the answer was read to its end, else close it."""
+        if self.keep_alive and resp is not None and resp.isclosed() and not resp.will_close:
+            self._kept.__dict__.setdefault("conns", {})[key] = conn
+        else:
+            conn.close()
 
     def kind_of(self, index: int) -> str:
         return self.kinds[index % len(self.kinds)]
@@ -186,9 +223,10 @@ class Client:
         started = time.monotonic()
         status: int | None = None
         outcome: dict[str, Any] = {}
-        conn = None
+        conn = resp = None
+        key: tuple[Any, ...] = ()
         try:
-            conn, path = _connect(url, "/v1/chat/completions", self.timeout)
+            conn, path, key = self._open(url, "/v1/chat/completions")
             payload = json.dumps(build_body(kind, index, self.model, self.max_tokens, self.image_b64)).encode()
             conn.request("POST", path, body=payload, headers=_headers(self.api_key, has_body=True))
             resp = conn.getresponse()
@@ -203,13 +241,16 @@ class Client:
                 outcome = {"ok": False, "error": f"HTTP {status}: {raw.decode('utf-8', 'replace').strip()}"}
             elif kind == "stream":
                 outcome = self._read_stream(resp, started)
+                if outcome["ok"] and self.keep_alive:
+                    resp.read()  # the end of the chunked body, so that the connection can carry the next request
             else:
                 outcome = _check_full(resp.read())
         except Exception as exc:  # every failure (refused, reset, timeout, bad URL) becomes the record's error
             outcome = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            resp = None
         finally:
             if conn is not None:
-                conn.close()
+                self._release(conn, key, resp)
         record["latency_s"] = round(time.monotonic() - started, 6)
         record["status"] = status
         record.update(outcome)
@@ -628,6 +669,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--api-key-file", help="read the key from this file instead (keeps it out of the process list)")
     p.add_argument("--ca-file", help="PEM file of the CA that signed the endpoint's https certificate")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default 60)")
+    p.add_argument("--keep-alive", action="store_true",
+                   help="reuse each thread's connection to an endpoint (default: a new connection per request)")
     p.add_argument("--members-url", help="router worker list to sample, e.g. http://10.231.0.201:30000/list_workers")
     p.add_argument("--members-cmd", help="instead of --members-url: a JSON argv list whose output is the worker "
                    "list (for a control API only the gateway reaches)")
@@ -717,7 +760,7 @@ def main(argv: list[str] | None = None, stdout: Any = None, stderr: Any = None) 
     if args.image:
         with open(args.image, "rb") as handle:
             image = handle.read()
-    client = Client(args.url, model, args.max_tokens, image, secret, args.timeout, kinds)
+    client = Client(args.url, model, args.max_tokens, image, secret, args.timeout, kinds, args.keep_alive)
     writer = JsonlWriter(args.out, secret)
     sampler = None
     if args.members_url or args.members_cmd:

@@ -159,7 +159,7 @@ def init_pid(name: str) -> int | None:
     return pids[0] if len(pids) == 1 and pids[0] > 1 else None
 
 
-def wait_for_init(name: str, timeout: float = 10.0) -> int:
+def wait_for_init(name: str, timeout: float = 30.0) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         pid = init_pid(name)
@@ -173,7 +173,7 @@ def wait_for_init(name: str, timeout: float = 10.0) -> int:
     raise SimError(f"{name}: systemd did not start as the node's init:\n{detail}")
 
 
-def stop(name: str, timeout: float = 10.0) -> None:
+def stop(name: str, timeout: float = 30.0) -> None:
     """Stop the host by killing its PID-namespace init (which ends every process inside)."""
     launcher = launcher_pid(name)
     if launcher is None:
@@ -188,7 +188,7 @@ def stop(name: str, timeout: float = 10.0) -> None:
         raise SimError(f"{name}: launcher {launcher} did not exit after its init was killed")
 
 
-def remove_cgroup(name: str, timeout: float = 10.0) -> None:
+def remove_cgroup(name: str, timeout: float = 30.0) -> None:
     """Remove the node's cgroup tree once the kernel has reaped its last process (that takes a moment)."""
     cgroup = CGROUP_PARENT / name
     deadline = time.monotonic() + timeout

@@ -28,7 +28,10 @@ class FakeServer(ThreadingHTTPServer):
     """/v1/models, /v1/chat/completions (plain and streamed) and /list_workers, with per-request faults.
 
     ``plan`` maps a request index (read from the prompt) to a fault: "503", "drop" (connection closed without an
-    answer), "nodone" (stream without [DONE]) or "badbody" (200 without choices[0].message.content).
+    answer), "nodone" (stream without [DONE]), "badbody" (200 without choices[0].message.content) or "hangup"
+    (a complete answer, then the connection closed without saying so, as a server's idle timeout does).
+    With ``keep_alive`` the server speaks HTTP/1.1 (persistent connections, chunked streams); ``connections``
+    counts the connections it accepted.
     """
 
     daemon_threads = True
@@ -45,6 +48,8 @@ class FakeServer(ThreadingHTTPServer):
         self.auth: list[str] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        self.keep_alive = False
+        self.connections = 0
 
     @property
     def url(self) -> str:
@@ -56,6 +61,18 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - base class signature
         pass
+
+    def setup(self) -> None:
+        super().setup()
+        if self.server.keep_alive:
+            self.protocol_version = "HTTP/1.1"
+        with self.server.lock:
+            self.server.connections += 1
+
+    def _event(self, data: bytes) -> None:
+        if self.protocol_version == "HTTP/1.1":
+            data = b"%x\r\n%s\r\n" % (len(data), data)
+        self.wfile.write(data)
 
     def _json(self, status: int, obj: object, headers: dict[str, str] | None = None) -> None:
         body = json.dumps(obj).encode()
@@ -122,6 +139,8 @@ class Handler(BaseHTTPRequestHandler):
         if fault == "badbody":
             self._json(200, {"choices": []}, {"x-worker-url": BACKEND})
             return
+        if fault == "hangup":
+            self.close_connection = True
         if not body.get("stream"):
             self._json(200, {"model": body["model"], "choices": [{"index": 0, "message": {"content": "red"}}],
                              "usage": {"prompt_tokens": 9, "completion_tokens": 3}}, {"x-worker-url": BACKEND})
@@ -129,12 +148,16 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("x-worker-url", BACKEND)
+        if self.protocol_version == "HTTP/1.1":
+            self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         for delta in ({"role": "assistant", "content": ""}, {"content": "re"}, {"content": "d"}):
-            self.wfile.write(f"data: {json.dumps({'choices': [{'index': 0, 'delta': delta}]})}\n\n".encode())
-        self.wfile.write(b'data: {"choices":[],"usage":{"completion_tokens":2}}\n\n')
+            self._event(f"data: {json.dumps({'choices': [{'index': 0, 'delta': delta}]})}\n\n".encode())
+        self._event(b'data: {"choices":[],"usage":{"completion_tokens":2}}\n\n')
         if fault != "nodone":
-            self.wfile.write(b"data: [DONE]\n\n")
+            self._event(b"data: [DONE]\n\n")
+        if self.protocol_version == "HTTP/1.1":
+            self.wfile.write(b"0\r\n\r\n")
 
 
 @pytest.fixture
@@ -294,6 +317,31 @@ def test_throughput_mode_spreads_requests_and_counts_tokens(fake, tmp_path) -> N
     assert summary["completion_tokens"] == 10 * 3 + 10 * 2
     assert summary["requests_per_s"] > 0 and summary["tokens_per_s"] > 0
     assert max(first.max_in_flight, second.max_in_flight) <= 3
+
+
+def test_keep_alive_reuses_one_connection_per_thread_and_endpoint(fake, tmp_path) -> None:
+    first, second = fake(), fake()
+    for server in (first, second):
+        server.keep_alive = True
+    common = ["--throughput", "--url", first.url, "--url", second.url, "--model", "m", "--concurrency", "2",
+              "--count", "24", "--duration", "10"]
+    rc, summary, _ = run(common + ["--keep-alive", "--out", str(tmp_path / "kept.jsonl")])
+    assert rc == 0 and summary["ok"] == 24
+    # Each of the two threads holds one connection to each endpoint, streams included.
+    assert first.connections <= 2 and second.connections <= 2
+    rc, summary, _ = run(common + ["--out", str(tmp_path / "fresh.jsonl")])
+    assert rc == 0 and summary["ok"] == 24
+    assert first.connections + second.connections >= 2 + 24
+
+
+def test_keep_alive_replaces_a_connection_the_server_closed(fake, tmp_path) -> None:
+    server = fake()
+    server.keep_alive = True
+    server.plan = {2: "hangup", 5: "hangup"}
+    rc, summary, _ = run(["--url", server.url, "--model", "m", "--kinds", "text,stream", "--rate", "10",
+                          "--concurrency", "1", "--count", "8", "--keep-alive", "--out", str(tmp_path / "l.jsonl")])
+    assert rc == 0 and summary["ok"] == 8
+    assert server.connections == 3
 
 
 @pytest.mark.parametrize(
