@@ -191,3 +191,10 @@ def test_api_key(sim, server_factory) -> None:
     assert server.json("GET", "/v1/models", headers={"Authorization": "Bearer wrong"})[0] == 401
     assert server.json("GET", "/v1/models", headers={"Authorization": "Bearer s3cret"})[0] == 200
     assert server.request("GET", "/health")[0] == 200
+
+
+def test_a_route_asked_with_the_wrong_method_is_405_and_an_unknown_path_404(running: Server) -> None:
+    # FastAPI answers 405 for a path it routes with other methods, 404 for a path it does not route.
+    assert running.json("POST", "/docs/oauth2-redirect", {}) == (405, {"detail": "Method Not Allowed"})
+    assert running.json("GET", "/v1/chat/completions") == (405, {"detail": "Method Not Allowed"})
+    assert running.json("GET", "/no/such/route") == (404, {"detail": "Not Found"})

@@ -12,24 +12,52 @@ from urllib.parse import urlsplit
 from vllm_sim import VLLM_VERSION, logs, metrics, openai_api, textgen
 from vllm_sim.openai_api import ApiError, ServeContext
 
-GET_ROUTES = ("/health", "/load", "/ping", "/v1/models", "/version", "/metrics", "/openapi.json", "/docs", "/redoc")
+# vLLM 0.11.0's routes as its launcher lists them at start-up (path, methods); the start-up log prints this
+# table and the handlers below answer from it.
+ROUTES: list[tuple[str, str]] = [
+    ("/openapi.json", "GET, HEAD"),
+    ("/docs", "GET, HEAD"),
+    ("/docs/oauth2-redirect", "GET, HEAD"),
+    ("/redoc", "GET, HEAD"),
+    ("/health", "GET"),
+    ("/load", "GET"),
+    ("/ping", "POST"),
+    ("/ping", "GET"),
+    ("/tokenize", "POST"),
+    ("/detokenize", "POST"),
+    ("/v1/models", "GET"),
+    ("/version", "GET"),
+    ("/v1/responses", "POST"),
+    ("/v1/responses/{response_id}", "GET"),
+    ("/v1/responses/{response_id}/cancel", "POST"),
+    *[
+        (p, "POST")
+        for p in (
+            "/v1/chat/completions",
+            "/v1/completions",
+            "/v1/embeddings",
+            "/pooling",
+            "/classify",
+            "/score",
+            "/v1/score",
+            "/v1/audio/transcriptions",
+            "/v1/audio/translations",
+            "/rerank",
+            "/v1/rerank",
+            "/v2/rerank",
+            "/scale_elastic_ep",
+            "/is_scaling_elastic_ep",
+            "/invocations",
+        )
+    ],
+    ("/metrics", "GET"),
+]
+# Served here; every other route exists (a wrong method is 405) but is not implemented for a generative VL
+# model.
 POST_ROUTES = ("/ping", "/tokenize", "/detokenize", "/v1/chat/completions", "/v1/completions")
-# Routes vLLM registers that this simulator does not implement for a generative VL model.
-OTHER_POST = (
-    "/v1/responses",
-    "/v1/embeddings",
-    "/pooling",
-    "/classify",
-    "/score",
-    "/v1/score",
-    "/v1/audio/transcriptions",
-    "/v1/audio/translations",
-    "/rerank",
-    "/v1/rerank",
-    "/v2/rerank",
-    "/scale_elastic_ep",
-    "/is_scaling_elastic_ep",
-    "/invocations",
+GET_ROUTES = tuple(path for path, methods in ROUTES if "GET" in methods and "{" not in path)
+OTHER_POST = tuple(
+    path for path, methods in ROUTES if methods == "POST" and "{" not in path and path not in POST_ROUTES
 )
 
 

@@ -11,63 +11,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from vllm_sim import tracebacks
 from vllm_sim.config_checks import Failure
 from vllm_sim.driver import Device, DriverState
 from vllm_sim.modelinfo import ModelInfo, gib
-from vllm_sim.tracebacks import ASCEND, SITE, VLLM
+from vllm_sim.tracebacks import CORRUPT, INIT_DEVICE, KV_CACHE, LOAD_MODEL, TO_DEVICE
 
 MIB = 1 << 20
 BLOCK_SIZE = 128  # vllm-ascend's default KV block size
-
-INIT_DEVICE: list[tracebacks.Frame] = [
-    (f"{VLLM}/executor/uniproc_executor.py", 47, "_init_executor", 'self.collective_rpc("init_device")'),
-    (f"{VLLM}/executor/uniproc_executor.py", 58, "collective_rpc", "answer = run_method(self.driver_worker, method,"),
-    (f"{VLLM}/utils/__init__.py", 3060, "run_method", "return func(*args, **kwargs)"),
-    (f"{VLLM}/worker/worker_base.py", 611, "init_device", "self.worker.init_device()  # type: ignore"),
-    (f"{ASCEND}/worker/worker_v1.py", 196, "init_device", "device = self._init_device()"),
-    (f"{ASCEND}/worker/worker_v1.py", 178, "_init_device", "NPUPlatform.set_device(device)"),
-    (f"{ASCEND}/platform.py", 121, "set_device", "torch.npu.set_device(device)"),
-    (f"{SITE}/torch_npu/npu/utils.py", 80, "set_device", "torch_npu._C._npu_setDevice(device_id)"),
-]
-
-LOAD_MODEL: list[tracebacks.Frame] = [
-    (f"{VLLM}/executor/uniproc_executor.py", 49, "_init_executor", 'self.collective_rpc("load_model")'),
-    (f"{VLLM}/executor/uniproc_executor.py", 58, "collective_rpc", "answer = run_method(self.driver_worker, method,"),
-    (f"{VLLM}/utils/__init__.py", 3060, "run_method", "return func(*args, **kwargs)"),
-    (f"{ASCEND}/worker/worker_v1.py", 254, "load_model", "self.model_runner.load_model()"),
-    (f"{ASCEND}/worker/model_runner_v1.py", 2563, "load_model", "self.model = get_model(vllm_config=self.vllm_config)"),
-    (
-        f"{VLLM}/model_executor/model_loader/__init__.py",
-        119,
-        "get_model",
-        "return loader.load_model(vllm_config=vllm_config,",
-    ),
-    (f"{VLLM}/model_executor/model_loader/base_loader.py", 50, "load_model", "self.load_weights(model, model_config)"),
-    (
-        f"{VLLM}/model_executor/model_loader/default_loader.py",
-        264,
-        "load_weights",
-        "loaded_weights = model.load_weights(",
-    ),
-]
-
-KV_CACHE: list[tracebacks.Frame] = [
-    (f"{VLLM}/v1/engine/core.py", 92, "__init__", "num_gpu_blocks, num_cpu_blocks, kv_cache_config = \\"),
-    (
-        f"{VLLM}/v1/engine/core.py",
-        201,
-        "_initialize_kv_caches",
-        "kv_cache_configs = get_kv_cache_configs(vllm_config, kv_cache_specs,",
-    ),
-    (
-        f"{VLLM}/v1/core/kv_cache_utils.py",
-        1227,
-        "get_kv_cache_configs",
-        "check_enough_kv_cache_memory(vllm_config, kv_cache_spec_one_worker,",
-    ),
-    (f"{VLLM}/v1/core/kv_cache_utils.py", 706, "check_enough_kv_cache_memory", "raise ValueError("),
-]
 
 
 def _acl_stamp() -> str:
@@ -129,7 +79,7 @@ def plan_memory(
     tightest = min(devices, key=lambda d: d.hbm_free_mb)
     free_mb = tightest.hbm_free_mb
     if free_mb < weights_mb + 512:
-        return None, Failure(LOAD_MODEL + _TO_DEVICE, _oom(devices.index(tightest), tightest, weights_mb, free_mb))
+        return None, Failure(LOAD_MODEL + TO_DEVICE, _oom(devices.index(tightest), tightest, weights_mb, free_mb))
     budget_mb = int(util * free_mb)
     kv_mb = budget_mb - weights_mb - activation_mb
     if kv_mb <= 0:
@@ -154,28 +104,6 @@ def plan_memory(
     return MemoryPlan(weights_mb, budget_mb, kv_tokens, gib(kv_mb * MIB)), None
 
 
-_TO_DEVICE: list[tracebacks.Frame] = [
-    (
-        f"{VLLM}/model_executor/models/qwen2_5_vl.py",
-        1590,
-        "load_weights",
-        "return loader.load_weights(weights, mapper=self.hf_to_vllm_mapper)",
-    ),
-    (
-        f"{VLLM}/model_executor/models/utils.py",
-        291,
-        "load_weights",
-        'autoloaded_weights = set(self._load_module("", self.module, weights))',
-    ),
-    (
-        f"{VLLM}/model_executor/model_loader/weight_utils.py",
-        624,
-        "default_weight_loader",
-        "param.data.copy_(loaded_weight)",
-    ),
-]
-
-
 def _oom(rank: int, dev: Device, weights_mb: float, free_mb: int) -> str:
     capacity = gib((dev.hbm_total_mb - 3400) * MIB)
     allocated = max(gib(min(weights_mb * 0.6, free_mb * 0.95) * MIB), 0.01)
@@ -188,23 +116,6 @@ def _oom(rank: int, dev: Device, weights_mb: float, free_mb: int) -> str:
         f"{free:.2f} GiB free; {allocated + 0.02:.2f} GiB reserved in total by PyTorch) If reserved memory is >> "
         "allocated memory try setting max_split_size_mb to avoid fragmentation."
     )
-
-
-CORRUPT: list[tracebacks.Frame] = [
-    *LOAD_MODEL,
-    (
-        f"{VLLM}/model_executor/models/qwen2_5_vl.py",
-        1590,
-        "load_weights",
-        "return loader.load_weights(weights, mapper=self.hf_to_vllm_mapper)",
-    ),
-    (
-        f"{VLLM}/model_executor/model_loader/weight_utils.py",
-        540,
-        "safetensors_weights_iterator",
-        'with safe_open(st_file, framework="pt") as f:',
-    ),
-]
 
 
 def corrupt_weights(reason: str) -> Failure:

@@ -25,7 +25,9 @@ def start(driver: ModuleType, devices: list[int], hbm_mb: int, name: str) -> lis
     for device in devices:
         proc = subprocess.Popen(
             [sys.executable, "-c", _BOOT, package_parent, driver_dir, str(os.getpid()), str(device), str(hbm_mb), name],
-            stdout=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert proc.stdout is not None
         answer = proc.stdout.readline().strip()
         if answer != "registered":

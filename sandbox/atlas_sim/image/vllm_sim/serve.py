@@ -19,49 +19,11 @@ from vllm_sim import VLLM_VERSION, config_checks, driver, loader, logs, modelinf
 from vllm_sim.config_checks import Failure
 from vllm_sim.driver import DeviceError, DriverState
 from vllm_sim.engine import Engine
-from vllm_sim.http_server import SimServer
+from vllm_sim.http_server import ROUTES, SimServer
 from vllm_sim.openai_api import ServeContext
 from vllm_sim.serve_args import non_default_args
 
 PROCESS_NAME = "VLLMWorker_TP"
-ROUTES = [
-    ("/openapi.json", "GET, HEAD"),
-    ("/docs", "GET, HEAD"),
-    ("/docs/oauth2-redirect", "GET, HEAD"),
-    ("/redoc", "GET, HEAD"),
-    ("/health", "GET"),
-    ("/load", "GET"),
-    ("/ping", "POST"),
-    ("/ping", "GET"),
-    ("/tokenize", "POST"),
-    ("/detokenize", "POST"),
-    ("/v1/models", "GET"),
-    ("/version", "GET"),
-    ("/v1/responses", "POST"),
-    ("/v1/responses/{response_id}", "GET"),
-    ("/v1/responses/{response_id}/cancel", "POST"),
-    *[
-        (p, "POST")
-        for p in (
-            "/v1/chat/completions",
-            "/v1/completions",
-            "/v1/embeddings",
-            "/pooling",
-            "/classify",
-            "/score",
-            "/v1/score",
-            "/v1/audio/transcriptions",
-            "/v1/audio/translations",
-            "/rerank",
-            "/v1/rerank",
-            "/v2/rerank",
-            "/scale_elastic_ep",
-            "/is_scaling_elastic_ep",
-            "/invocations",
-        )
-    ],
-    ("/metrics", "GET"),
-]
 
 
 def _api_failure(failure: Failure) -> int:

@@ -16,6 +16,34 @@ ASCEND = "/vllm-workspace/vllm-ascend/vllm_ascend"
 
 Frame = tuple[str, int, str, str]
 
+
+def collective_rpc(line: int, method: str) -> list[Frame]:
+    """The uniproc executor calling a worker method (init_device, load_model)."""
+    return [
+        (f"{VLLM}/executor/uniproc_executor.py", line, "_init_executor", f'self.collective_rpc("{method}")'),
+        (
+            f"{VLLM}/executor/uniproc_executor.py",
+            58,
+            "collective_rpc",
+            "answer = run_method(self.driver_worker, method,",
+        ),
+        (f"{VLLM}/utils/__init__.py", 3060, "run_method", "return func(*args, **kwargs)"),
+    ]
+
+
+PYDANTIC_INIT: Frame = (
+    f"{SITE}/pydantic/_internal/_dataclasses.py",
+    123,
+    "__init__",
+    "s.__pydantic_validator__.validate_python(ArgsKwargs(args, kwargs), self_instance=s)",
+)
+QWEN_VL_LOAD_WEIGHTS: Frame = (
+    f"{VLLM}/model_executor/models/qwen2_5_vl.py",
+    1590,
+    "load_weights",
+    "return loader.load_weights(weights, mapper=self.hf_to_vllm_mapper)",
+)
+
 # Shared frames from `vllm serve` down to engine-config creation in the API server process.
 SERVE_TO_CONFIG: list[Frame] = [
     ("/usr/local/python3.11.13/bin/vllm", 8, "<module>", "sys.exit(main())"),
@@ -53,23 +81,13 @@ MODEL_CONFIG: list[Frame] = [
     CREATE_CONFIG,
     (f"{VLLM}/engine/arg_utils.py", 1142, "create_engine_config", "model_config = self.create_model_config()"),
     (f"{VLLM}/engine/arg_utils.py", 994, "create_model_config", "return ModelConfig("),
-    (
-        f"{SITE}/pydantic/_internal/_dataclasses.py",
-        123,
-        "__init__",
-        "s.__pydantic_validator__.validate_python(ArgsKwargs(args, kwargs), self_instance=s)",
-    ),
+    PYDANTIC_INIT,
 ]
 
 VLLM_CONFIG: list[Frame] = [
     CREATE_CONFIG,
     (f"{VLLM}/engine/arg_utils.py", 1367, "create_engine_config", "config = VllmConfig("),
-    (
-        f"{SITE}/pydantic/_internal/_dataclasses.py",
-        123,
-        "__init__",
-        "s.__pydantic_validator__.validate_python(ArgsKwargs(args, kwargs), self_instance=s)",
-    ),
+    PYDANTIC_INIT,
 ]
 
 ENGINE_START: list[Frame] = [
@@ -103,6 +121,81 @@ ENGINE_CORE_INIT: list[Frame] = [
     (f"{VLLM}/v1/engine/core.py", 498, "__init__", "super().__init__(vllm_config, executor_class, log_stats,"),
     (f"{VLLM}/v1/engine/core.py", 83, "__init__", "self.model_executor = executor_class(vllm_config)"),
     (f"{VLLM}/executor/executor_base.py", 54, "__init__", "self._init_executor()"),
+]
+
+
+# Engine-side frames (the worker process): opening an NPU, loading weights, sizing the KV cache.
+INIT_DEVICE: list[Frame] = [
+    *collective_rpc(47, "init_device"),
+    (f"{VLLM}/worker/worker_base.py", 611, "init_device", "self.worker.init_device()  # type: ignore"),
+    (f"{ASCEND}/worker/worker_v1.py", 196, "init_device", "device = self._init_device()"),
+    (f"{ASCEND}/worker/worker_v1.py", 178, "_init_device", "NPUPlatform.set_device(device)"),
+    (f"{ASCEND}/platform.py", 121, "set_device", "torch.npu.set_device(device)"),
+    (f"{SITE}/torch_npu/npu/utils.py", 80, "set_device", "torch_npu._C._npu_setDevice(device_id)"),
+]
+
+LOAD_MODEL: list[Frame] = [
+    *collective_rpc(49, "load_model"),
+    (f"{ASCEND}/worker/worker_v1.py", 254, "load_model", "self.model_runner.load_model()"),
+    (f"{ASCEND}/worker/model_runner_v1.py", 2563, "load_model", "self.model = get_model(vllm_config=self.vllm_config)"),
+    (
+        f"{VLLM}/model_executor/model_loader/__init__.py",
+        119,
+        "get_model",
+        "return loader.load_model(vllm_config=vllm_config,",
+    ),
+    (f"{VLLM}/model_executor/model_loader/base_loader.py", 50, "load_model", "self.load_weights(model, model_config)"),
+    (
+        f"{VLLM}/model_executor/model_loader/default_loader.py",
+        264,
+        "load_weights",
+        "loaded_weights = model.load_weights(",
+    ),
+]
+
+KV_CACHE: list[Frame] = [
+    (f"{VLLM}/v1/engine/core.py", 92, "__init__", "num_gpu_blocks, num_cpu_blocks, kv_cache_config = \\"),
+    (
+        f"{VLLM}/v1/engine/core.py",
+        201,
+        "_initialize_kv_caches",
+        "kv_cache_configs = get_kv_cache_configs(vllm_config, kv_cache_specs,",
+    ),
+    (
+        f"{VLLM}/v1/core/kv_cache_utils.py",
+        1227,
+        "get_kv_cache_configs",
+        "check_enough_kv_cache_memory(vllm_config, kv_cache_spec_one_worker,",
+    ),
+    (f"{VLLM}/v1/core/kv_cache_utils.py", 706, "check_enough_kv_cache_memory", "raise ValueError("),
+]
+
+# Copying a weight onto the NPU (where an out-of-memory error is raised).
+TO_DEVICE: list[Frame] = [
+    QWEN_VL_LOAD_WEIGHTS,
+    (
+        f"{VLLM}/model_executor/models/utils.py",
+        291,
+        "load_weights",
+        'autoloaded_weights = set(self._load_module("", self.module, weights))',
+    ),
+    (
+        f"{VLLM}/model_executor/model_loader/weight_utils.py",
+        624,
+        "default_weight_loader",
+        "param.data.copy_(loaded_weight)",
+    ),
+]
+
+CORRUPT: list[Frame] = [
+    *LOAD_MODEL,
+    QWEN_VL_LOAD_WEIGHTS,
+    (
+        f"{VLLM}/model_executor/model_loader/weight_utils.py",
+        540,
+        "safetensors_weights_iterator",
+        'with safe_open(st_file, framework="pt") as f:',
+    ),
 ]
 
 
