@@ -55,3 +55,52 @@ def read_fixture(relative: str) -> str:
 @pytest.fixture
 def fixture_text():
     return read_fixture
+
+
+# What the parsers make of the verbatim samples, asserted by the parser tests and by the module tests that replay
+# the same samples (the module hands on the parser's result).
+NPU_910B3_DEVICE_0 = {
+    "npu_id": 0,
+    "chip_id": 0,
+    "name": "910B3",
+    "health": "OK",
+    "power_w": 94.7,
+    "temp_c": 54,
+    "aicore_pct": 0,
+    "hbm_used_mb": 3396,
+    "hbm_total_mb": 65536,
+    "memory_used_mb": 0,
+    "memory_total_mb": 0,
+    "bus_id": "0000:C1:00.0",
+}
+HCCN_CONF_TLS_DEVICE_0 = {
+    "address": "10.20.0.10",
+    "netmask": "255.255.255.0",
+    "netdetect": "10.20.0.1",
+    "gateway": "10.20.0.1",
+    "send_arp_status": "1",
+    "tls_enable": "0",
+}
+
+
+@pytest.fixture
+def expected() -> dict[str, dict]:
+    return {"npu_910b3_device_0": NPU_910B3_DEVICE_0, "hccn_conf_tls_device_0": HCCN_CONF_TLS_DEVICE_0}
+
+
+@pytest.fixture
+def servers():
+    """Start fake vLLM servers (tests/unit/fixtures/vllm_health); all are closed after the test."""
+    sys.path.insert(0, str(FIXTURES / "vllm_health"))
+    from vllm_health_fakes import FakeVllm
+
+    started: list = []
+
+    def start(**kwargs):
+        server = FakeVllm(**kwargs)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.close()

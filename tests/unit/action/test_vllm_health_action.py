@@ -32,20 +32,6 @@ from vllm_health_fakes import PNG_2X2, FakeDocker, FakeVllm  # noqa: E402
 SECRET = "sk-atlas-never-in-logs-9c41"
 
 
-@pytest.fixture
-def servers():
-    started: list[FakeVllm] = []
-
-    def start(**kwargs: Any) -> FakeVllm:
-        server = FakeVllm(**kwargs)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.close()
-
-
 class Play:
     def __init__(self, done: subprocess.CompletedProcess[str], results: dict[str, Any]) -> None:
         self.returncode = done.returncode

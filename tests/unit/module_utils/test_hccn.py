@@ -158,17 +158,10 @@ def test_hccn_conf(fixture_text):
     assert conf[7]["address"] == "29.1.170.143"
 
 
-def test_hccn_conf_tls_comments_and_junk(fixture_text):
+def test_hccn_conf_tls_comments_and_junk(fixture_text, expected):
     conf = hccn.parse_hccn_conf(fixture_text("hccn/synthetic/hccn_conf_tls.txt"))
     assert conf == {
-        0: {
-            "address": "10.20.0.10",
-            "netmask": "255.255.255.0",
-            "netdetect": "10.20.0.1",
-            "gateway": "10.20.0.1",
-            "send_arp_status": "1",
-            "tls_enable": "0",
-        },
+        0: expected["hccn_conf_tls_device_0"],
         1: {"address": "10.20.0.11", "netmask": "255.255.255.0", "tls_enable": "1"},
     }
 

@@ -22,7 +22,7 @@ def expected_calls(devices):
     return sorted([TOOL, "-i", str(device), query, "-g"] for device in devices for query in QUERIES)
 
 
-def test_devices_from_hccn_conf(run_module, hccn_conf, load_scenario):
+def test_devices_from_hccn_conf(run_module, hccn_conf, load_scenario, expected):
     outcome = run_module(hccn_info, {"hccn_conf": str(hccn_conf)}, load_scenario("hccn_info_two_devices.yml"))
     assert not outcome.failed, outcome.result
     assert outcome.result["changed"] is False
@@ -42,14 +42,7 @@ def test_devices_from_hccn_conf(run_module, hccn_conf, load_scenario):
         "lldp_ifname": "400GE1/1/5:1",
         "tls_switch": 0,
         "tls": {"dev_id": 0, "tls_switch": 0, "tls_preconfigured": 1, "tls_alarm_time_threshold": 60},
-        "conf": {
-            "address": "10.20.0.10",
-            "netmask": "255.255.255.0",
-            "netdetect": "10.20.0.1",
-            "gateway": "10.20.0.1",
-            "send_arp_status": "1",
-            "tls_enable": "0",
-        },
+        "conf": expected["hccn_conf_tls_device_0"],
         "errors": {},
     }
     assert broken["device"] == 1

@@ -8,7 +8,7 @@ from ansible_collections.atlas.vllm.plugins.modules import npu_smi_info
 LOCALE = {"LANGUAGE": "C", "LC_ALL": "C"}
 
 
-def test_without_detail_runs_info_once(run_module, load_scenario):
+def test_without_detail_runs_info_once(run_module, load_scenario, expected):
     outcome = run_module(npu_smi_info, {}, load_scenario("npu_smi_info_910b3.yml"))
     assert not outcome.failed
     assert outcome.calls == [["/usr/local/bin/npu-smi", "info"]]
@@ -17,20 +17,7 @@ def test_without_detail_runs_info_once(run_module, load_scenario):
     npu = outcome.result["ansible_facts"]["npu"]
     assert npu["version"] == "24.1.0.3"
     assert npu["count"] == 2
-    assert npu["devices"][0] == {
-        "npu_id": 0,
-        "chip_id": 0,
-        "name": "910B3",
-        "health": "OK",
-        "power_w": 94.7,
-        "temp_c": 54,
-        "aicore_pct": 0,
-        "hbm_used_mb": 3396,
-        "hbm_total_mb": 65536,
-        "memory_used_mb": 0,
-        "memory_total_mb": 0,
-        "bus_id": "0000:C1:00.0",
-    }
+    assert npu["devices"][0] == expected["npu_910b3_device_0"]
     assert npu["processes"] == []
 
 

@@ -39,20 +39,6 @@ def run(capsys: pytest.CaptureFixture[str], args: dict[str, Any]) -> tuple[bool,
 
 
 @pytest.fixture
-def servers():
-    started: list[FakeVllm] = []
-
-    def start(**kwargs: Any) -> FakeVllm:
-        server = FakeVllm(**kwargs)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.close()
-
-
-@pytest.fixture
 def docker(tmp_path: Path) -> FakeDocker:
     return FakeDocker(tmp_path / "docker")
 
