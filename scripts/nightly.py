@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,22 +22,21 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 BIN = REPO / ".venv" / "bin"
 SIM = str(BIN / "atlas-sim")
-RECAP = re.compile(r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
-                   r"\s+failed=(?P<failed>\d+)", re.MULTILINE)
+# Per-host counters of each run, as the recap has them, recorded by the collection's callback.
+STATS_CALLBACK = "atlas.vllm.host_stats"
 
 
-def recap(output: str) -> dict[str, dict[str, int]]:
-    """Per-host counters of the last PLAY RECAP in an ansible-playbook output."""
-    block = output.rsplit("PLAY RECAP", 1)[-1]
-    keys = ("ok", "changed", "unreachable", "failed")
-    return {m["host"]: {k: int(m[k]) for k in keys} for m in RECAP.finditer(block)}
+def drift(counters: dict[str, dict[str, int]]) -> dict[str, int]:
+    """Changes per node of a run that must change nothing (the controller's own plays are not a node)."""
+    return {host: c["changed"] for host, c in counters.items() if host != "localhost"}
 
 
 class Runner:
     def __init__(self, inventory: str | None) -> None:
         self.inventory = inventory
 
-    def playbook(self, label: str, *args: str) -> tuple[int, str]:
+    def playbook(self, label: str, *args: str) -> tuple[int, dict[str, dict[str, int]]]:
+        """Run one playbook, its output shown as it comes; returns its exit code and per-host counters."""
         inventory = self.inventory or subprocess.run([SIM, "inventory"], capture_output=True, text=True,
                                                      check=True).stdout.strip()
         argv = [str(BIN / "ansible-playbook"), *args, "-i", inventory]
@@ -45,16 +44,14 @@ class Runner:
             argv = [SIM, "run", "--", *argv]
         print(f"\n=== nightly: {label} ===", flush=True)
         started = time.monotonic()
-        proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                env={**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"})
-        lines = []
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            sys.stdout.write(line)
-            lines.append(line)
-        code = proc.wait()
+        with tempfile.TemporaryDirectory(prefix="atlas-nightly-") as scratch:
+            stats = Path(scratch) / "host-stats.json"
+            env = {**os.environ, "ANSIBLE_CALLBACKS_ENABLED": STATS_CALLBACK, "ATLAS_HOST_STATS_FILE": str(stats)}
+            code = subprocess.run(argv, cwd=REPO, env=env, check=False).returncode
+            # A run that stopped before its recap (a syntax error, say) has no counters: its exit code says why.
+            counters = json.loads(stats.read_text()) if stats.exists() else {}
         print(f"=== nightly: {label} finished rc={code} in {time.monotonic() - started:.0f}s ===", flush=True)
-        return code, "".join(lines)
+        return code, counters
 
 
 def main() -> int:
@@ -77,18 +74,17 @@ def main() -> int:
         first, _ = runner.playbook("deploy", "deploy.yml")
         if first:
             problems.append(f"first deploy failed (rc={first})")
-        second, output = runner.playbook("deploy again (must change nothing)", "deploy.yml")
-        counters = {host: c for host, c in recap(output).items() if host != "localhost"}
-        drift = {host: c["changed"] for host, c in counters.items()}
+        second, counters = runner.playbook("deploy again (must change nothing)", "deploy.yml")
+        changes = drift(counters)
         if second:
             problems.append(f"second deploy failed (rc={second})")
-        problems += [f"{host} drifted: the second deploy changed {n} thing(s)" for host, n in drift.items() if n]
+        problems += [f"{host} drifted: the second deploy changed {n} thing(s)" for host, n in changes.items() if n]
         verify, _ = runner.playbook("verify", "playbooks/verify.yml")
         if verify:
             problems.append(f"verify failed (rc={verify})")
         drift_file = REPO / "reports" / "drift.json"
         drift_file.parent.mkdir(exist_ok=True)
-        drift_file.write_text(json.dumps(drift))
+        drift_file.write_text(json.dumps(changes))
         report, _ = runner.playbook("report", "playbooks/report.yml", "-e", f"atlas_report_drift_file={drift_file}",
                                     "-e", f"atlas_report_since={since}")
         if report:

@@ -19,10 +19,15 @@ TARGET = REPO / "docs" / "variables.md"
 _MARKUP = re.compile(r"\b[COVIM]\(([^()]*)\)")
 
 
+def _markup(match: re.Match) -> str:
+    # O(atlas.vllm.atlas#role:main:atlas_state_dir) names another role's option: the reader wants its name.
+    return f"`{match.group(1).rsplit(':', 1)[-1] if '#role:' in match.group(1) else match.group(1)}`"
+
+
 def _text(value: object) -> str:
     if isinstance(value, list):
         value = " ".join(str(part) for part in value)
-    text = _MARKUP.sub(lambda m: f"`{m.group(1)}`", " ".join(str(value or "").split()))
+    text = _MARKUP.sub(_markup, " ".join(str(value or "").split()))
     return text.replace("|", "\\|")
 
 
@@ -67,7 +72,6 @@ PLAYBOOK_SETTINGS = [
     ("atlas_max_fail_percentage", "`0`", "share of CRITICAL nodes the preflight tolerates while healthy nodes go on"),
     ("atlas_health_timeout", "`900`", "seconds verify waits for every instance to be ready"),
     ("atlas_probe_prompt", "`What is in this image?`", "question of the multimodal probe"),
-    ("atlas_reports_dir", "`<checkout>/reports`", "where results and reports are written on the controller"),
     ("atlas_teardown_images", "`false`", "teardown also removes the image when no container uses it"),
     ("atlas_teardown_weights", "`false`", "teardown also removes the model directory"),
 ]

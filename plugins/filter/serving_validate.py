@@ -46,6 +46,19 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _label_errors(settings: dict[str, Any], host: str) -> list[str]:
+    """The serving role labels our containers with vllm_label; the NPU check must look for the same label, or it
+    counts the HBM of our own containers as foreign. Both default to atlas_managed_label."""
+    if "vllm_label" not in settings and "npu_driver_managed_label" not in settings:
+        return []
+    label = settings.get("vllm_label", settings.get("atlas_managed_label"))
+    check = settings.get("npu_driver_managed_label", f"{settings.get('atlas_managed_label')}=true")
+    if label is None or check == f"{label}=true":
+        return []
+    return [f"{host}: vllm_label is {label!r} but npu_driver_managed_label is {check!r}: the NPU check would count "
+            "the HBM of our own containers as foreign; set atlas_managed_label instead (every role follows it)"]
+
+
 def serving_settings_errors(settings: dict[str, Any], host: str) -> list[str]:
     errors: list[str] = []
 
@@ -65,6 +78,7 @@ def serving_settings_errors(settings: dict[str, Any], host: str) -> list[str]:
             bad(variable, f"choose one of {', '.join(repr(c) for c in choices)}")
     if "vllm_model" in settings and not _MODEL_ID.match(str(settings["vllm_model"] or "")):
         bad("vllm_model", "it must be a model id like 'Qwen/Qwen2.5-VL-7B-Instruct'")
+    errors += _label_errors(settings, host)
     if settings.get("vllm_image_source") == "archive" and not settings.get("vllm_image_archive"):
         errors.append(f"{host}: vllm_image_source is 'archive' but vllm_image_archive is not set; "
                       "set it to the controller path of the image archive")

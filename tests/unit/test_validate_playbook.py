@@ -40,3 +40,13 @@ def test_every_problem_of_every_node_is_named_before_any_connection(tmp_path: Pa
     assert "atlas-01: vllm_trust_remote_code is ''false''" in result.stdout
     assert "atlas-02: vllm_instances: NPU 0 is given to both vllm-0 and vllm-1" in result.stdout
     assert "UNREACHABLE" not in result.stdout
+
+
+def test_a_label_set_for_the_serving_role_alone_is_refused_and_the_shared_name_is_fine(tmp_path: Path) -> None:
+    result = run_validate(tmp_path, {"atlas-01": {"vllm_label": "site.ours"},
+                                     "atlas-02": {"atlas_managed_label": "site.ours"}})
+    assert result.returncode == 2
+    assert ("atlas-01: vllm_label is ''site.ours'' but npu_driver_managed_label is ''io.atlas-vllm.managed=true''"
+            in result.stdout)
+    # atlas-02 changed the shared name: every role follows it, nothing disagrees.
+    assert "atlas-02: vllm_label" not in result.stdout

@@ -34,3 +34,25 @@ def test_a_sound_multi_instance_setting_is_fine() -> None:
 def test_bad_settings_are_named_with_their_value_and_rule(settings: dict, message: str) -> None:
     errors = serving_settings_errors(settings, "atlas-02")
     assert any(message in error for error in errors), errors
+
+
+@pytest.mark.parametrize("settings", [
+    {"atlas_managed_label": "io.atlas-vllm.managed"},
+    {"atlas_managed_label": "site.ours", "vllm_label": "site.ours"},
+    {"atlas_managed_label": "io.atlas-vllm.managed", "vllm_label": "site.ours",
+     "npu_driver_managed_label": "site.ours=true"},
+])
+def test_labels_that_agree_are_fine(settings: dict) -> None:
+    assert serving_settings_errors(settings, "atlas-01") == []
+
+
+@pytest.mark.parametrize(("settings", "named"), [
+    ({"atlas_managed_label": "io.atlas-vllm.managed", "vllm_label": "site.ours"},
+     "vllm_label is 'site.ours' but npu_driver_managed_label is 'io.atlas-vllm.managed=true'"),
+    ({"atlas_managed_label": "io.atlas-vllm.managed", "npu_driver_managed_label": "site.ours=true"},
+     "vllm_label is 'io.atlas-vllm.managed' but npu_driver_managed_label is 'site.ours=true'"),
+])
+def test_a_label_set_for_one_role_only_is_refused_naming_the_shared_name(settings: dict, named: str) -> None:
+    (error,) = serving_settings_errors(settings, "atlas-03")
+    assert error.startswith(f"atlas-03: {named}: the NPU check would count the HBM of our own containers")
+    assert error.endswith("set atlas_managed_label instead (every role follows it)")
