@@ -4,11 +4,11 @@
 
 ``{{ settings | atlas.vllm.serving_settings_errors(inventory_hostname) }}`` -> list of messages (empty when fine).
 
-``settings`` holds the node's ``vllm_*``, ``vllm_image_*`` and ``model_weights_*`` values as the inventory
-sets them (unset ones are absent and keep the roles' defaults). Each message names the node, the variable,
-its value and the rule, so an operator can fix the inventory without reading code. The same plan that the
-vllm role uses later (devices and ports per instance) is computed here, so overlapping devices or ports are
-refused in seconds.
+``settings`` holds the role settings the node's inventory sets (lookup ``atlas.vllm.role_options`` names them;
+unset ones are absent and keep the roles' defaults). Types and choices are the roles' argument specs. Each
+message names the node, the variable, its value and the rule, so an operator can fix the inventory without
+reading code. The same plan that the vllm role uses later (devices and ports per instance) is computed here, so
+overlapping devices or ports are refused in seconds.
 """
 
 from __future__ import annotations
@@ -19,9 +19,12 @@ from typing import Any
 from ansible.errors import AnsibleFilterError
 from ansible_collections.atlas.vllm.plugins.filter.vllm_plan import vllm_instance_plan
 from ansible_collections.atlas.vllm.plugins.filter.vllm_serve import vllm_serve_argv
+from ansible_collections.atlas.vllm.plugins.module_utils.role_specs import role_options
 
 _MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
-_INTEGERS = {
+# Rules the argument specs cannot express: ranges of whole numbers, and choices that include null (a spec's
+# choices refuse null, which these settings default to). Types and other choices come from the specs.
+_RANGES = {
     "vllm_tensor_parallel_size": (1, 16),
     "vllm_npu_count": (1, 16),
     "vllm_port": (1, 65535),
@@ -30,16 +33,7 @@ _INTEGERS = {
     "vllm_max_num_seqs": (1, 100_000),
     "vllm_image_timeout": (1, 86_400),
 }
-_BOOLEANS = ("vllm_async_scheduling", "vllm_trust_remote_code", "vllm_jemalloc_preload", "vllm_multi_node",
-             "vllm_enable_prefix_caching", "vllm_remove_unplanned", "vllm_image_archive_keep")
-_CHOICES = {
-    "vllm_network_mode": ("host", "bridge"),
-    "vllm_image_source": ("registry", "archive"),
-    "vllm_image_variant": ("", "openeuler", "a3", "a3-openeuler"),
-    "vllm_image_pull_policy": ("not_present", "always"),
-    "vllm_quantization": (None, "ascend"),
-    "vllm_restart_policy": ("no", "on-failure", "always", "unless-stopped"),
-}
+_NULLABLE_CHOICES = {"vllm_quantization": (None, "ascend")}
 
 
 def _is_int(value: Any) -> bool:
@@ -65,16 +59,25 @@ def serving_settings_errors(settings: dict[str, Any], host: str) -> list[str]:
     def bad(variable: str, rule: str) -> None:
         errors.append(f"{host}: {variable} is {settings[variable]!r}; {rule}")
 
-    for variable, (low, high) in _INTEGERS.items():
-        value = settings.get(variable)
-        if variable in settings and value is not None and (not _is_int(value) or not low <= value <= high):
-            bad(variable, f"it must be a whole number from {low} to {high}, written without quotes")
-    for variable in _BOOLEANS:
-        value = settings.get(variable)
-        if variable in settings and value is not None and not isinstance(value, bool):
+    options = role_options()
+    for variable in settings:
+        spec = options.get(variable) or {}
+        value = settings[variable]
+        kind = spec.get("type", "str")
+        low, high = _RANGES.get(variable, (None, None))
+        if kind == "int" and value is not None and (
+            not _is_int(value) or (low is not None and not low <= value <= high)
+        ):
+            bad(variable, f"it must be a whole number from {low} to {high}, written without quotes" if low is not None
+                else "it must be a whole number, written without quotes")
+        elif kind == "bool" and value is not None and not isinstance(value, bool):
             bad(variable, "it must be true or false without quotes (a quoted 'false' counts as true)")
-    for variable, choices in _CHOICES.items():
-        if variable in settings and settings[variable] not in choices:
+        elif kind == "float" and value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            bad(variable, "it must be a number, written without quotes")
+        elif kind in ("list", "dict") and value is not None and not isinstance(value, list if kind == "list" else dict):
+            bad(variable, f"it must be a {'list' if kind == 'list' else 'mapping'}")
+        choices = _NULLABLE_CHOICES.get(variable) or spec.get("choices")
+        if choices and value not in choices:
             bad(variable, f"choose one of {', '.join(repr(c) for c in choices)}")
     if "vllm_model" in settings and not _MODEL_ID.match(str(settings["vllm_model"] or "")):
         bad("vllm_model", "it must be a model id like 'Qwen/Qwen2.5-VL-7B-Instruct'")

@@ -16,22 +16,17 @@ import json
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
-
-# Structured setting -> the vLLM 0.11.0 flag it becomes (value flags).
-VALUE_FLAGS = {
-    "served_model_name": "--served-model-name",
-    "host": "--host",
-    "port": "--port",
-    "tensor_parallel_size": "--tensor-parallel-size",
-    "max_model_len": "--max-model-len",
-    "max_num_batched_tokens": "--max-num-batched-tokens",
-    "max_num_seqs": "--max-num-seqs",
-    "quantization": "--quantization",
-    "dtype": "--dtype",
-    "gpu_memory_utilization": "--gpu-memory-utilization",
-}
-JSON_FLAGS = {"additional_config": "--additional-config", "limit_mm_per_prompt": "--limit-mm-per-prompt"}
-SWITCH_FLAGS = {"async_scheduling": "--async-scheduling", "trust_remote_code": "--trust-remote-code"}
+from ansible_collections.atlas.vllm.plugins.module_utils.vllm_flags import (
+    FLAGS,
+    JSON,
+    KIND_ORDER,
+    NEGATABLE,
+    SWITCH,
+    VALUE,
+    controlled_flags,
+    negated,
+    settings_from_values,
+)
 
 
 def _normalise(flag: str) -> str:
@@ -39,33 +34,30 @@ def _normalise(flag: str) -> str:
     return flag.split("=", 1)[0].replace("_", "-")
 
 
-def _controlled_flags() -> set[str]:
-    flags = set(VALUE_FLAGS.values()) | set(JSON_FLAGS.values()) | set(SWITCH_FLAGS.values())
-    return flags | {"--enable-prefix-caching", "--no-enable-prefix-caching", "--api-key"}
+def _written(kind: str, flag: str, value: Any) -> list[str]:
+    if kind == VALUE:
+        return [flag, str(value)] if value is not None and value != "" else []
+    if kind == JSON:
+        return [flag, json.dumps(value, separators=(",", ":"), sort_keys=True)] if value else []
+    if kind == SWITCH:
+        return [flag] if value else []
+    if kind == NEGATABLE:
+        return [] if value is None else [flag if value else negated(flag)]
+    raise AnsibleFilterError(f"unknown flag kind {kind!r} of {flag}")
 
 
 def vllm_serve_argv(settings: dict[str, Any]) -> list[str]:
     if not isinstance(settings, dict) or not settings.get("model_path"):
         raise AnsibleFilterError(f"vllm_serve_argv needs a dict with model_path, got {settings!r}")
     argv = ["vllm", "serve", str(settings["model_path"])]
-    for key, flag in VALUE_FLAGS.items():
-        value = settings.get(key)
-        if value is not None and value != "":
-            argv += [flag, str(value)]
-    for key, flag in JSON_FLAGS.items():
-        value = settings.get(key)
-        if value:
-            argv += [flag, json.dumps(value, separators=(",", ":"), sort_keys=True)]
-    for key, flag in SWITCH_FLAGS.items():
-        if settings.get(key):
-            argv.append(flag)
-    prefix_caching = settings.get("enable_prefix_caching")
-    if prefix_caching is not None:
-        argv.append("--enable-prefix-caching" if prefix_caching else "--no-enable-prefix-caching")
+    for kind in KIND_ORDER:
+        for row in FLAGS:
+            if row.kind == kind:
+                argv += _written(kind, row.flag, settings.get(row.key))
     extra = settings.get("extra_args") or []
     if not isinstance(extra, list) or not all(isinstance(arg, (str, int, float)) for arg in extra):
         raise AnsibleFilterError(f"vllm_extra_args must be a list of strings, got {extra!r}")
-    clashes = sorted({_normalise(str(arg)) for arg in extra if str(arg).startswith("--")} & _controlled_flags())
+    clashes = sorted({_normalise(str(arg)) for arg in extra if str(arg).startswith("--")} & controlled_flags())
     if clashes:
         raise AnsibleFilterError(
             f"vllm_extra_args repeats {', '.join(clashes)}, which the role sets from its own variables "
@@ -73,6 +65,15 @@ def vllm_serve_argv(settings: dict[str, Any]) -> list[str]:
     return argv + [str(arg) for arg in extra]
 
 
+def vllm_serve_settings(values: list[Any]) -> dict[str, Any]:
+    """The values of the flag variables (in the order of lookup ``atlas.vllm.vllm_serve_variables``), keyed as
+    vllm_serve_argv reads them."""
+    try:
+        return settings_from_values(values)
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+
+
 class FilterModule:
     def filters(self) -> dict:
-        return {"vllm_serve_argv": vllm_serve_argv}
+        return {"vllm_serve_argv": vllm_serve_argv, "vllm_serve_settings": vllm_serve_settings}
