@@ -17,6 +17,8 @@ import re
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.atlas.vllm.plugins.filter.preflight_validate import RULES as PREFLIGHT_RULES
+from ansible_collections.atlas.vllm.plugins.filter.preflight_validate import preflight_settings_errors
 from ansible_collections.atlas.vllm.plugins.filter.vllm_plan import vllm_instance_plan
 from ansible_collections.atlas.vllm.plugins.filter.vllm_serve import vllm_serve_argv
 from ansible_collections.atlas.vllm.plugins.module_utils.role_specs import role_options
@@ -59,8 +61,12 @@ def serving_settings_errors(settings: dict[str, Any], host: str) -> list[str]:
     def bad(variable: str, rule: str) -> None:
         errors.append(f"{host}: {variable} is {settings[variable]!r}; {rule}")
 
+    # The readiness settings have rules of their own (the preflight's), with messages that name the usual mistake.
+    errors += preflight_settings_errors(settings, host)
     options = role_options()
     for variable in settings:
+        if variable in PREFLIGHT_RULES:
+            continue
         spec = options.get(variable) or {}
         value = settings[variable]
         kind = spec.get("type", "str")

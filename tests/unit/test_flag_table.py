@@ -56,7 +56,7 @@ def test_settings_need_one_value_per_flag_variable() -> None:
 
 
 @pytest.mark.parametrize(("settings", "message"), [
-    ({"npu_driver_expected_count": "8"}, "npu_driver_expected_count is '8'; it must be a whole number, written"),
+    ({"model_weights_http_timeout": "30"}, "model_weights_http_timeout is '30'; it must be a whole number, written"),
     ({"model_weights_shared": "yes"}, "model_weights_shared is 'yes'; it must be true or false"),
     ({"vllm_gpu_memory_utilization": "0.9"}, "vllm_gpu_memory_utilization is '0.9'; it must be a number"),
     ({"vllm_extra_args": "--seed 7"}, "vllm_extra_args is '--seed 7'; it must be a list"),
