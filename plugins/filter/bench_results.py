@@ -208,7 +208,14 @@ def bench_slo_table(results: list[dict[str, Any]], node: str) -> str:
                      for row in [header, *rows])
 
 
+def bench_lines(results: list[dict[str, Any]], node: str) -> list[str]:
+    """One line per benchmarked instance, for the play's output."""
+    return [f"{node} {r['instance']} ({r['dataset']}): {r['request_throughput']} req/s, {r['output_throughput']} tok/s "
+            f"out, TTFT p99 {r['p99_ttft_ms']} ms, TPOT p99 {r['p99_tpot_ms']} ms, {r['failed']} failed, "
+            f"SLO {r['slo_status']}" for r in results]
+
+
 class FilterModule:
     def filters(self) -> dict:
-        return {"bench_serve_argv": bench_serve_argv, "bench_result": bench_result,
+        return {"bench_serve_argv": bench_serve_argv, "bench_result": bench_result, "bench_lines": bench_lines,
                 "bench_slo_check": bench_slo_check, "bench_slo_table": bench_slo_table}

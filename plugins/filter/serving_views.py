@@ -51,7 +51,18 @@ def endpoint_table(hosts: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def identity_table(facts: dict[str, dict[str, Any]]) -> list[str]:
+    """One line per node (sorted) with its OS and machine identity, from each node's ansible_facts."""
+    row = "{:<12} {:<14} {:<10} {:<8} {:<8} {}"
+    lines = [row.format("node", "distribution", "version", "family", "arch", "machine id")]
+    for node in sorted(facts):
+        f = facts[node] or {}
+        lines.append(row.format(node, f.get("distribution"), f.get("distribution_version"), f.get("os_family"),
+                                f.get("architecture"), f.get("machine_id")))
+    return lines
+
+
 class FilterModule:
     def filters(self) -> dict:
         return {"vllm_health_instance": vllm_health_instance, "vllm_instance_records": vllm_instance_records,
-                "endpoint_table": endpoint_table}
+                "endpoint_table": endpoint_table, "identity_table": identity_table}

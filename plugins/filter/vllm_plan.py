@@ -92,6 +92,14 @@ def vllm_instance_plan(instances: Any, tensor_parallel_size: Any, healthy_device
     return plan
 
 
+def vllm_endpoints(plan: list[dict], address: str, served_model_name: str) -> list[dict]:
+    """The planned instances with the URLs the fleet reaches them at (the node's address) and the node itself
+    reaches them at (loopback), and the model name clients ask for."""
+    return [{**instance, "url": f"http://{address}:{instance['port']}",
+             "local_url": f"http://127.0.0.1:{instance['port']}", "served_model_name": served_model_name}
+            for instance in plan]
+
+
 class FilterModule:
     def filters(self) -> dict:
-        return {"vllm_instance_plan": vllm_instance_plan}
+        return {"vllm_instance_plan": vllm_instance_plan, "vllm_endpoints": vllm_endpoints}

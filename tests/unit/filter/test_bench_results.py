@@ -187,3 +187,14 @@ def test_unbounded_concurrency_and_eos_and_extra_args() -> None:
 def test_bad_settings_are_refused(change: dict, message: str) -> None:
     with pytest.raises(AnsibleFilterError, match=message):
         bench_serve_argv({**SETTINGS, **change})
+
+
+def test_bench_lines_give_one_line_per_instance() -> None:
+    from ansible_collections.atlas.vllm.plugins.filter.bench_results import bench_lines
+
+    results = [{"instance": "vllm-0", "dataset": "random", "request_throughput": 3.2, "output_throughput": 410.5,
+                "p99_ttft_ms": 812.0, "p99_tpot_ms": 31.4, "failed": 0, "slo_status": "PASS"}]
+    assert bench_lines(results, "atlas-01") == [
+        "atlas-01 vllm-0 (random): 3.2 req/s, 410.5 tok/s out, TTFT p99 812.0 ms, TPOT p99 31.4 ms, 0 failed, SLO PASS"
+    ]
+    assert bench_lines([], "atlas-01") == []

@@ -36,3 +36,19 @@ def test_the_table_has_one_line_per_instance_with_its_answer_on_one_line() -> No
                              "vllm_gate": {"instances": [HEALTH]}}])
     assert lines[1].split()[:6] == ["atlas-01", "vllm-0", "http://10.231.0.11:8000", "0,1", "ready", "12.2s"]
     assert lines[1].endswith("A red, green and blue card with a letter")
+
+
+def test_identity_table_has_one_aligned_line_per_node_in_order() -> None:
+    from ansible_collections.atlas.vllm.plugins.filter.serving_views import identity_table
+
+    facts = {
+        "atlas-02": {"distribution": "openEuler", "distribution_version": "22.03", "os_family": "RedHat",
+                     "architecture": "aarch64", "machine_id": "b2"},
+        "atlas-01": {"distribution": "Ubuntu", "distribution_version": "22.04", "os_family": "Debian",
+                     "architecture": "aarch64", "machine_id": "a1"},
+    }
+    assert identity_table(facts) == [
+        "node         distribution   version    family   arch     machine id",
+        "atlas-01     Ubuntu         22.04      Debian   aarch64  a1",
+        "atlas-02     openEuler      22.03      RedHat   aarch64  b2",
+    ]

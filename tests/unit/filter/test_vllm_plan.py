@@ -44,3 +44,16 @@ def test_bad_plans_are_refused_naming_the_variable(instances, tp, healthy, messa
     with pytest.raises(AnsibleFilterError) as error:
         vllm_instance_plan(instances, tp, healthy, 8000)
     assert message in str(error.value)
+
+
+def test_endpoints_add_the_fleet_and_local_urls_and_the_model_name() -> None:
+    from ansible_collections.atlas.vllm.plugins.filter.vllm_plan import vllm_endpoints
+
+    plan = [{"name": "vllm-0", "devices": [0, 1], "port": 8000}, {"name": "vllm-1", "devices": [2, 3], "port": 8001}]
+    assert vllm_endpoints(plan, "10.231.0.11", "qwen2.5-vl") == [
+        {"name": "vllm-0", "devices": [0, 1], "port": 8000, "url": "http://10.231.0.11:8000",
+         "local_url": "http://127.0.0.1:8000", "served_model_name": "qwen2.5-vl"},
+        {"name": "vllm-1", "devices": [2, 3], "port": 8001, "url": "http://10.231.0.11:8001",
+         "local_url": "http://127.0.0.1:8001", "served_model_name": "qwen2.5-vl"},
+    ]
+    assert plan[0] == {"name": "vllm-0", "devices": [0, 1], "port": 8000}  # the plan itself is left as it was
