@@ -58,3 +58,18 @@ def test_a_description_gives_the_gate_and_the_router_urls() -> None:
     assert vllm_spec_health_instance(spec) == {"name": "vllm-1", "url": "http://127.0.0.1:8001",
                                                "container": "vllm-1", "served_model_name": "Qwen2.5-VL-7B-Instruct"}
     assert vllm_spec_urls([spec], "10.0.0.11") == ["http://10.0.0.11:8001"]
+
+
+def test_container_outcomes_keep_the_name_the_change_and_the_diff_only() -> None:
+    from ansible_collections.atlas.vllm.plugins.filter.vllm_container import (
+        vllm_container_outcome,
+        vllm_container_would_start,
+    )
+
+    result = {"__vllm_spec": {"name": "vllm-1", "env": {"VLLM_API_KEY": "secret"}}, "changed": True,
+              "diff": {"before": {"command": "a"}, "after": {"command": "b"}}, "container": {"Id": "x"}}
+    assert vllm_container_outcome(result) == {"name": "vllm-1", "changed": True,
+                                              "diff": {"before": {"command": "a"}, "after": {"command": "b"}}}
+    assert vllm_container_outcome({"__vllm_spec": {"name": "vllm-0"}, "changed": False}) == {
+        "name": "vllm-0", "changed": False, "diff": {}}
+    assert vllm_container_would_start("vllm-2") == {"name": "vllm-2", "changed": True, "diff": {}}
