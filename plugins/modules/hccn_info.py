@@ -19,6 +19,8 @@ description:
   - The module only reads; it never reports a change.
 author:
   - atlas-vllm contributors
+extends_documentation_fragment:
+  - atlas.vllm.read_only
 options:
   devices:
     description:
@@ -41,11 +43,6 @@ options:
     description: How many devices are queried at the same time.
     type: int
     default: 8
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
 seealso:
   - module: atlas.vllm.hccn_ping
   - module: atlas.vllm.npu_smi_info
@@ -153,10 +150,10 @@ from ansible_collections.atlas.vllm.plugins.module_utils.hccn import (  # noqa: 
     parse_netdetect,
     parse_tls,
 )
+from ansible_collections.atlas.vllm.plugins.module_utils.locale_env import C_LOCALE as LOCALE  # noqa: E402
 from ansible_collections.atlas.vllm.plugins.module_utils.tool_path import find_tool  # noqa: E402
 
 DEFAULT_EXECUTABLE = "/usr/local/Ascend/driver/tools/hccn_tool"
-LOCALE = {"LANGUAGE": "C", "LC_ALL": "C"}
 
 ARGUMENT_SPEC = {
     "devices": {"type": "list", "elements": "int"},

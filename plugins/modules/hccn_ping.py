@@ -20,6 +20,8 @@ description:
   - The module sends ICMP from the NPU NICs but changes nothing; it never reports a change.
 author:
   - atlas-vllm contributors
+extends_documentation_fragment:
+  - atlas.vllm.read_only
 options:
   pings:
     description: The pings to run.
@@ -48,11 +50,6 @@ options:
       - Path to the C(hccn_tool) binary.
       - By default C(hccn_tool) is looked up on E(PATH), then C(/usr/local/Ascend/driver/tools/hccn_tool) is used.
     type: path
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
 seealso:
   - module: atlas.vllm.hccn_info
 """
@@ -140,10 +137,10 @@ from typing import Any  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.atlas.vllm.plugins.module_utils.hccn import parse_ping  # noqa: E402
+from ansible_collections.atlas.vllm.plugins.module_utils.locale_env import C_LOCALE as LOCALE  # noqa: E402
 from ansible_collections.atlas.vllm.plugins.module_utils.tool_path import find_tool  # noqa: E402
 
 DEFAULT_EXECUTABLE = "/usr/local/Ascend/driver/tools/hccn_tool"
-LOCALE = {"LANGUAGE": "C", "LC_ALL": "C"}
 
 ARGUMENT_SPEC = {
     "pings": {

@@ -33,6 +33,8 @@ description:
   - Only the Python standard library is needed on the node (Python 3.9 or later).
 author:
   - atlas-vllm contributors
+extends_documentation_fragment:
+  - atlas.vllm.read_only
 options:
   path:
     description: Model directory on the node.
@@ -240,8 +242,8 @@ from urllib.error import HTTPError, URLError  # noqa: E402
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible.module_utils.urls import open_url  # noqa: E402
 from ansible_collections.atlas.vllm.plugins.module_utils import weights_manifest as wm  # noqa: E402
+from ansible_collections.atlas.vllm.plugins.module_utils.locale_env import C_LOCALE as LOCALE  # noqa: E402
 
-LOCALE = {"LANGUAGE": "C", "LC_ALL": "C"}
 TOKEN_ENV = "MODELSCOPE_API_TOKEN"
 
 ARGUMENT_SPEC: dict[str, Any] = {

@@ -23,6 +23,8 @@ description:
     fails the task and quotes the command and its output.
 author:
   - atlas-vllm contributors
+extends_documentation_fragment:
+  - atlas.vllm.read_only
 options:
   executable:
     description:
@@ -35,10 +37,6 @@ options:
     type: bool
     default: false
 attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
   facts:
     support: full
 notes:
@@ -125,6 +123,7 @@ cmd:
 
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.atlas.vllm.plugins.module_utils.locale_env import C_LOCALE as LOCALE  # noqa: E402
 from ansible_collections.atlas.vllm.plugins.module_utils.npu_smi import (  # noqa: E402
     parse_board,
     parse_health,
@@ -134,7 +133,6 @@ from ansible_collections.atlas.vllm.plugins.module_utils.npu_smi import (  # noq
 from ansible_collections.atlas.vllm.plugins.module_utils.tool_path import find_tool  # noqa: E402
 
 DEFAULT_EXECUTABLE = "/usr/local/bin/npu-smi"
-LOCALE = {"LANGUAGE": "C", "LC_ALL": "C"}
 
 ARGUMENT_SPEC = {
     "executable": {"type": "path"},

@@ -21,6 +21,9 @@ description:
   - Reads only; never reports a change.
 author:
   - atlas-vllm contributors
+extends_documentation_fragment:
+  - atlas.vllm.read_only
+  - atlas.vllm.vllm_api
 options:
   instances:
     description: The vLLM servers to look at.
@@ -36,19 +39,10 @@ options:
         description: Base URL of the server as seen from the host, e.g. V(http://127.0.0.1:8000).
         type: str
         required: true
-  api_key:
-    description:
-      - "Key the servers were started with; sent as C(Authorization: Bearer KEY). Never logged."
-    type: str
   timeout:
     description: Timeout of each C(/metrics) request, in seconds.
     type: float
     default: 5
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
 notes:
   - Needs only the Python standard library on the host. Proxies from the environment are not used.
 seealso:

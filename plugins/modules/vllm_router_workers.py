@@ -27,6 +27,8 @@ description:
     C(remove_worker) and without writing.
 author:
   - atlas-vllm contributors
+extends_documentation_fragment:
+  - atlas.vllm.read_only
 options:
   router_url:
     description: Base URL of the router's API as seen from this host.
@@ -66,11 +68,6 @@ options:
     description: Timeout in seconds of the other API calls.
     type: float
     default: 10
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
 notes:
   - Needs only the Python standard library on the host. Proxies from the environment are not used.
   - When an C(add_worker) call times out, the router may still add the worker later, once the worker is healthy.

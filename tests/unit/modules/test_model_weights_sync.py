@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.atlas.vllm.plugins.module_utils import weights_manifest as wm
@@ -461,20 +460,3 @@ def test_modelscope_check_mode_runs_nothing(tmp_path, run):
 
 
 # -- documentation --------------------------------------------------------------------------------------------
-
-
-def test_documentation_matches_the_argument_spec():
-    doc = yaml.safe_load(model_weights_sync.DOCUMENTATION)
-    assert doc["module"] == "model_weights_sync"
-    assert doc["attributes"]["check_mode"]["support"] == "full"
-    for name, spec in model_weights_sync.ARGUMENT_SPEC.items():
-        documented = doc["options"][name]
-        assert documented["type"] == spec["type"], name
-        assert documented.get("default") == spec.get("default"), name
-        assert documented.get("required", False) == spec.get("required", False), name
-        assert documented.get("choices") == spec.get("choices"), name
-    assert set(doc["options"]) == set(model_weights_sync.ARGUMENT_SPEC)
-    assert all(
-        "description" in value and "type" in value for value in yaml.safe_load(model_weights_sync.RETURN).values()
-    )
-    assert any("atlas.vllm.model_weights_sync" in task for task in yaml.safe_load(model_weights_sync.EXAMPLES))

@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 import yaml
-from ansible_collections.atlas.vllm.plugins.action import vllm_health as action_plugin
 from ansible_collections.atlas.vllm.plugins.modules import vllm_health
 from module_main import run_main
 
@@ -54,40 +53,6 @@ def later(delay: float, action) -> threading.Thread:
 
 
 # --- documentation ------------------------------------------------------------------------------------------
-
-
-def documented_spec(options: dict[str, Any]) -> dict[str, Any]:
-    spec = {}
-    for option, doc in options.items():
-        entry = {key: doc[key] for key in ("type", "elements", "default", "required") if key in doc}
-        entry.setdefault("type", "str")
-        if "suboptions" in doc:
-            entry["options"] = documented_spec(doc["suboptions"])
-        spec[option] = entry
-    return spec
-
-
-def code_spec(spec: dict[str, Any]) -> dict[str, Any]:
-    result = {}
-    for option, entry in spec.items():
-        normalized = {key: entry[key] for key in ("type", "elements", "default", "required") if key in entry}
-        normalized.setdefault("type", "str")
-        if "options" in entry:
-            normalized["options"] = code_spec(entry["options"])
-        result[option] = normalized
-    return result
-
-
-def test_docs_match_the_module_and_action_argument_specs():
-    doc = yaml.safe_load(vllm_health.DOCUMENTATION)
-    assert doc["module"] == "vllm_health"
-    assert doc["attributes"]["check_mode"]["support"] == "full"
-    expected = code_spec({**vllm_health.ARGUMENT_SPEC, **action_plugin.ACTION_ARGUMENT_SPEC})
-    assert documented_spec(doc["options"]) == expected
-    assert vllm_health.ARGUMENT_SPEC["api_key"]["no_log"] is True
-    assert any("atlas.vllm.vllm_health" in task for task in yaml.safe_load(vllm_health.EXAMPLES))
-    returned = yaml.safe_load(vllm_health.RETURN)
-    assert all("description" in value and "type" in value for value in returned.values())
 
 
 def test_ansible_doc_renders():
