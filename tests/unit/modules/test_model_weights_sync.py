@@ -15,6 +15,7 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.atlas.vllm.plugins.module_utils import weights_manifest as wm
+from ansible_collections.atlas.vllm.plugins.module_utils import weights_modelscope
 from ansible_collections.atlas.vllm.plugins.modules import model_weights_sync
 
 MODEL = "Qwen/Qwen2.5-VL-7B-Instruct"
@@ -281,7 +282,7 @@ def test_refuses_to_start_without_the_disk_space(tmp_path, mirror, run, monkeypa
     class Full:
         f_bavail, f_frsize = 2, 4096
 
-    monkeypatch.setattr(model_weights_sync.os, "statvfs", lambda path: Full())
+    monkeypatch.setattr(os, "statvfs", lambda path: Full())
     failed, result = run(mirror_args(tmp_path / "model", mirror))
     assert failed and "needs 28.1 KiB more for 4 files" in result["msg"] and "8.0 KiB free" in result["msg"]
     assert not (tmp_path / "model").exists() or not list((tmp_path / "model").iterdir())
@@ -417,8 +418,8 @@ def test_modelscope_argv_and_token_stay_out_of_the_result(tmp_path, run):
 
 def test_modelscope_token_is_no_log():
     assert model_weights_sync.ARGUMENT_SPEC["modelscope_token"]["no_log"] is True
-    assert model_weights_sync.modelscope_env(None) == {"LANGUAGE": "C", "LC_ALL": "C"}
-    assert model_weights_sync.modelscope_argv("ms", MODEL, "/m") == [
+    assert weights_modelscope.modelscope_env(None) == {"LANGUAGE": "C", "LC_ALL": "C"}
+    assert weights_modelscope.modelscope_argv("ms", MODEL, "/m") == [
         "ms",
         "download",
         "--model",
