@@ -8,6 +8,7 @@ containing a symlink back to the checkout, avoids copying files or depending on 
 from __future__ import annotations
 
 import atexit
+import functools
 import importlib
 import os
 import shutil
@@ -89,18 +90,24 @@ def expected() -> dict[str, dict]:
 
 
 @pytest.fixture
-def servers():
+def closing():
+    """closing(factory, **kwargs) builds a test server (anything with close()); all are closed after the test."""
+    opened: list = []
+
+    def start(factory, **kwargs):
+        thing = factory(**kwargs)
+        opened.append(thing)
+        return thing
+
+    yield start
+    for thing in opened:
+        thing.close()
+
+
+@pytest.fixture
+def servers(closing):
     """Start fake vLLM servers (tests/unit/fixtures/vllm_health); all are closed after the test."""
     sys.path.insert(0, str(FIXTURES / "vllm_health"))
     from vllm_health_fakes import FakeVllm
 
-    started: list = []
-
-    def start(**kwargs):
-        server = FakeVllm(**kwargs)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.close()
+    return functools.partial(closing, FakeVllm)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import subprocess
@@ -83,17 +84,8 @@ class FakeMetrics:
 
 
 @pytest.fixture
-def metrics():
-    started: list[FakeMetrics] = []
-
-    def start(**kwargs: Any) -> FakeMetrics:
-        server = FakeMetrics(**kwargs)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.close()
+def metrics(closing):
+    return functools.partial(closing, FakeMetrics)
 
 
 def free_port() -> int:
