@@ -93,15 +93,10 @@ def vllm_spec_health_instance(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def vllm_container_outcome(result: dict[str, Any]) -> dict[str, Any]:
-    """One loop result of the container task as the role publishes it: the container, whether it changed (or
-    would, in check mode) and its diff (empty when the task hid its arguments for a secret)."""
+    """One loop result over __vllm_spec as the role publishes it: the container, whether it changed (or would, in
+    check mode) and its diff (empty when the task hid its arguments for a secret, or only reported the start)."""
     spec = result.get("__vllm_spec") or {}
     return {"name": spec.get("name"), "changed": bool(result.get("changed")), "diff": result.get("diff") or {}}
-
-
-def vllm_container_would_start(name: str) -> dict[str, Any]:
-    """The outcome check mode reports for a container it cannot compare (its image is not on the node yet)."""
-    return {"name": name, "changed": True, "diff": {}}
 
 
 class FilterModule:
@@ -110,5 +105,4 @@ class FilterModule:
                 "vllm_container_spec_from_inspect": vllm_container_spec_from_inspect,
                 "vllm_spec_local_instance": vllm_spec_local_instance, "vllm_spec_urls": vllm_spec_urls,
                 "vllm_spec_health_instance": vllm_spec_health_instance,
-                "vllm_container_outcome": vllm_container_outcome,
-                "vllm_container_would_start": vllm_container_would_start}
+                "vllm_container_outcome": vllm_container_outcome}

@@ -61,10 +61,7 @@ def test_a_description_gives_the_gate_and_the_router_urls() -> None:
 
 
 def test_container_outcomes_keep_the_name_the_change_and_the_diff_only() -> None:
-    from ansible_collections.atlas.vllm.plugins.filter.vllm_container import (
-        vllm_container_outcome,
-        vllm_container_would_start,
-    )
+    from ansible_collections.atlas.vllm.plugins.filter.vllm_container import vllm_container_outcome
 
     result = {"__vllm_spec": {"name": "vllm-1", "env": {"VLLM_API_KEY": "secret"}}, "changed": True,
               "diff": {"before": {"command": "a"}, "after": {"command": "b"}}, "container": {"Id": "x"}}
@@ -72,4 +69,6 @@ def test_container_outcomes_keep_the_name_the_change_and_the_diff_only() -> None
                                               "diff": {"before": {"command": "a"}, "after": {"command": "b"}}}
     assert vllm_container_outcome({"__vllm_spec": {"name": "vllm-0"}, "changed": False}) == {
         "name": "vllm-0", "changed": False, "diff": {}}
-    assert vllm_container_would_start("vllm-2") == {"name": "vllm-2", "changed": True, "diff": {}}
+    # Check mode's report of a container it would start (its image is not on the node yet).
+    reported = {"__vllm_spec": {"name": "vllm-2"}, "changed": True, "msg": "atlas-01: would (re)create vllm-2"}
+    assert vllm_container_outcome(reported) == {"name": "vllm-2", "changed": True, "diff": {}}
