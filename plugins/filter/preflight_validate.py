@@ -22,8 +22,13 @@ HEALTH_VALUES = ["OK", "Warning", "Alarm", "Critical"]
 _VERSION = re.compile(r"^[0-9]+\.[0-9]+(\.([rR][cC])?[0-9]+)*(\.[bB][0-9]+)?$")
 
 
+def is_whole_number(value: Any) -> bool:
+    """An int written as one: YAML's true/false are ints to Python, a quoted "8" is a string."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _whole(value: Any, low: int, high: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+    return is_whole_number(value) and low <= value <= high
 
 
 def _number(value: Any, low: float, high: float) -> bool:

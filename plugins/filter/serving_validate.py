@@ -18,7 +18,7 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.atlas.vllm.plugins.filter.preflight_validate import RULES as PREFLIGHT_RULES
-from ansible_collections.atlas.vllm.plugins.filter.preflight_validate import preflight_settings_errors
+from ansible_collections.atlas.vllm.plugins.filter.preflight_validate import is_whole_number, preflight_settings_errors
 from ansible_collections.atlas.vllm.plugins.filter.vllm_plan import vllm_instance_plan
 from ansible_collections.atlas.vllm.plugins.filter.vllm_serve import vllm_serve_argv
 from ansible_collections.atlas.vllm.plugins.module_utils.role_specs import role_options
@@ -36,10 +36,6 @@ _RANGES = {
     "vllm_image_timeout": (1, 86_400),
 }
 _NULLABLE_CHOICES = {"vllm_quantization": (None, "ascend")}
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _label_errors(settings: dict[str, Any], host: str) -> list[str]:
@@ -72,7 +68,7 @@ def serving_settings_errors(settings: dict[str, Any], host: str) -> list[str]:
         kind = spec.get("type", "str")
         low, high = _RANGES.get(variable, (None, None))
         if kind == "int" and value is not None and (
-            not _is_int(value) or (low is not None and not low <= value <= high)
+            not is_whole_number(value) or (low is not None and not low <= value <= high)
         ):
             bad(variable, f"it must be a whole number from {low} to {high}, written without quotes" if low is not None
                 else "it must be a whole number, written without quotes")
