@@ -37,7 +37,7 @@ def _code(value: object) -> str:
 
 def _default(spec: dict, defaults: dict, name: str) -> str:
     if "default" in spec:
-        return _code(spec["default"])
+        return _code(spec["default"]).replace("|", "\\|")
     if name in defaults:
         return _code(defaults[name]).replace("|", "\\|")
     return "required" if spec.get("required") else "unset"

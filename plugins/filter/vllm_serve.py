@@ -16,8 +16,8 @@ import json
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.atlas.vllm.plugins.module_utils import vllm_flags
 from ansible_collections.atlas.vllm.plugins.module_utils.vllm_flags import (
-    FLAGS,
     JSON,
     KIND_ORDER,
     NEGATABLE,
@@ -25,7 +25,7 @@ from ansible_collections.atlas.vllm.plugins.module_utils.vllm_flags import (
     VALUE,
     controlled_flags,
     negated,
-    settings_from_values,
+    settings_from_variables,
 )
 
 
@@ -51,7 +51,7 @@ def vllm_serve_argv(settings: dict[str, Any]) -> list[str]:
         raise AnsibleFilterError(f"vllm_serve_argv needs a dict with model_path, got {settings!r}")
     argv = ["vllm", "serve", str(settings["model_path"])]
     for kind in KIND_ORDER:
-        for row in FLAGS:
+        for row in vllm_flags.FLAGS:
             if row.kind == kind:
                 argv += _written(kind, row.flag, settings.get(row.key))
     extra = settings.get("extra_args") or []
@@ -65,11 +65,11 @@ def vllm_serve_argv(settings: dict[str, Any]) -> list[str]:
     return argv + [str(arg) for arg in extra]
 
 
-def vllm_serve_settings(values: list[Any]) -> dict[str, Any]:
-    """The values of the flag variables (in the order of lookup ``atlas.vllm.vllm_serve_variables``), keyed as
-    vllm_serve_argv reads them."""
+def vllm_serve_settings(values: dict[str, Any]) -> dict[str, Any]:
+    """The values of the flag variables (lookup ``atlas.vllm.vllm_serve_values``), keyed as vllm_serve_argv reads
+    them."""
     try:
-        return settings_from_values(values)
+        return settings_from_variables(values)
     except ValueError as exc:
         raise AnsibleFilterError(str(exc)) from exc
 

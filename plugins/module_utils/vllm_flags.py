@@ -2,10 +2,11 @@
 # Apache License 2.0 (see LICENSE)
 """The `vllm serve` flags the vllm role controls: one row per flag, the only list of them.
 
-Each row names the role variable that sets the flag (documented, typed and defaulted in
-roles/vllm/meta/argument_specs.yml and defaults/main.yml), the settings key the argv builder reads, the vLLM 0.11.0
-flag and how the value is written. The argv builder, the settings the role collects for it, the flags that
-``vllm_extra_args`` may not repeat and the variables the controller validates all come from this table.
+Each row names the role variable that sets the flag, the settings key the argv builder reads, the vLLM 0.11.0
+flag and how the value is written. The variable is documented, typed and defaulted in
+roles/vllm/meta/argument_specs.yml only (lookup atlas.vllm.vllm_serve_values applies the spec's default). The
+argv builder, the settings the role collects for it, the flags that ``vllm_extra_args`` may not repeat and the
+variables the controller validates all come from this table.
 """
 
 from __future__ import annotations
@@ -67,10 +68,17 @@ def role_variables() -> list[str]:
     return [row.variable for row in FLAGS if row.variable]
 
 
-def settings_from_values(values: list) -> dict:
-    """Settings keys for the values of role_variables(), given in that order."""
-    rows = [row for row in FLAGS if row.variable]
-    if not isinstance(values, list) or len(values) != len(rows):
-        names = ", ".join(role_variables())
-        raise ValueError(f"expected the values of {len(rows)} variables ({names}), got {values!r}")
-    return {row.key: values[index] for index, row in enumerate(rows)}
+def spec_defaults(options: dict) -> dict:
+    """Variable -> the default its argument spec states (null when it states none), for every flag variable."""
+    missing = [name for name in role_variables() if name not in options]
+    if missing:
+        raise ValueError(f"flag variables without an entry in roles/vllm/meta/argument_specs.yml: {', '.join(missing)}")
+    return {name: options[name].get("default") for name in role_variables()}
+
+
+def settings_from_variables(values: dict) -> dict:
+    """Settings keys for the values of role_variables(), given by variable name."""
+    missing = [name for name in role_variables() if not isinstance(values, dict) or name not in values]
+    if missing:
+        raise ValueError(f"expected a value for each flag variable; missing: {', '.join(missing)} (got {values!r})")
+    return {row.key: values[row.variable] for row in FLAGS if row.variable}

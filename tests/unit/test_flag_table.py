@@ -3,13 +3,17 @@ proves each row reaches the argv, the validation and the docs without a second l
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 import yaml
-from ansible.errors import AnsibleFilterError
+from ansible.errors import AnsibleFilterError, AnsibleLookupError
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar
 from ansible_collections.atlas.vllm.plugins.filter.serving_validate import serving_settings_errors
 from ansible_collections.atlas.vllm.plugins.filter.vllm_serve import vllm_serve_argv, vllm_serve_settings
+from ansible_collections.atlas.vllm.plugins.lookup import vllm_serve_values
 from ansible_collections.atlas.vllm.plugins.module_utils import vllm_flags
 from ansible_collections.atlas.vllm.plugins.module_utils.role_specs import role_options
 
@@ -17,6 +21,8 @@ REPO = Path(__file__).resolve().parents[2]
 SPEC = yaml.safe_load((REPO / "roles/vllm/meta/argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
 ROWS = [row for row in vllm_flags.FLAGS if row.variable]
 # A value of each spec type that makes the flag appear.
+# A variable read in an expression (messages may name it in words).
+USED_IN_JINJA = r"(?<![.\w]){}\s*(\||==|!=|\)|\}}\}}|,|\[|$)"
 SAMPLE = {"int": 7, "str": "sample", "bool": True, "float": 0.5, "dict": {"k": 1}}
 
 
@@ -24,7 +30,7 @@ SAMPLE = {"int": 7, "str": "sample", "bool": True, "float": 0.5, "dict": {"k": 1
 def test_each_flag_variable_is_documented_and_reaches_the_argv(row: vllm_flags.Flag) -> None:
     assert row.variable in SPEC, f"{row.variable} has no entry in roles/vllm/meta/argument_specs.yml"
     value = SAMPLE[SPEC[row.variable].get("type", "str")]
-    values = [value if other is row else None for other in ROWS]
+    values = {other.variable: value if other is row else None for other in ROWS}
     argv = vllm_serve_argv({"model_path": "/m", **vllm_serve_settings(values)})
     assert row.flag in argv
     assert row.variable in role_options()  # so playbooks/validate.yml checks it when an inventory sets it
@@ -38,21 +44,60 @@ def test_extra_args_may_not_repeat_any_flag_of_the_table(row: vllm_flags.Flag) -
 
 
 def test_the_role_lists_no_flag_variable_of_its_own() -> None:
-    specs_task = (REPO / "roles/vllm/tasks/specs.yml").read_text()
-    assert [row.variable for row in ROWS if row.variable in specs_task] == []
-    assert "atlas.vllm.vllm_serve_variables" in specs_task
+    tasks = "".join(path.read_text() for path in (REPO / "roles/vllm/tasks").glob("*.yml"))
+    defaults = yaml.safe_load((REPO / "roles/vllm/defaults/main.yml").read_text())
+    # Tasks read the settings from the one lookup, and no default is written twice (the spec holds it).
+    assert [row.variable for row in ROWS if re.search(USED_IN_JINJA.format(row.variable), tasks, re.M)] == []
+    assert [row.variable for row in ROWS if row.variable in defaults] == []
+    assert "atlas.vllm.vllm_serve_values" in tasks
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda row: row.variable)
+def test_an_unset_flag_variable_takes_the_spec_default_and_a_set_one_its_value(row: vllm_flags.Flag) -> None:
+    values = _lookup({"vllm_model": "Qwen/Qwen2.5-VL-7B-Instruct"})
+    expected = SPEC[row.variable].get("default")
+    assert values[row.variable] == ("Qwen2.5-VL-7B-Instruct" if row.variable == "vllm_served_model_name" else expected)
+    sample = SAMPLE[SPEC[row.variable].get("type", "str")]
+    assert _lookup({"vllm_model": "m", row.variable: sample})[row.variable] == sample
+
+
+def test_a_new_flag_is_one_table_row_and_one_spec_option(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a contributor adds for a new flag, and nothing else, reaches the values, the argv and the refusal of
+    the same flag in vllm_extra_args."""
+    row = vllm_flags.Flag("seed", "--seed", vllm_flags.VALUE, "vllm_seed")
+    monkeypatch.setattr(vllm_flags, "FLAGS", (*vllm_flags.FLAGS, row))
+    options = {**role_options(), "vllm_seed": {"type": "int", "default": 7}}
+    monkeypatch.setattr(vllm_serve_values, "role_options", lambda: options)
+    values = _lookup({"vllm_model": "m"})
+    assert values["vllm_seed"] == 7
+    argv = vllm_serve_argv({"model_path": "/m", **vllm_serve_settings(values)})
+    assert argv[argv.index("--seed") + 1] == "7"
+    with pytest.raises(AnsibleFilterError, match="vllm_extra_args repeats --seed"):
+        vllm_serve_argv({"model_path": "/m", "extra_args": ["--seed", "1"]})
+
+
+def test_a_flag_variable_missing_from_the_spec_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(vllm_flags, "FLAGS", (*vllm_flags.FLAGS, vllm_flags.Flag("seed", "--seed", "value", "vllm_seed")))
+    with pytest.raises(AnsibleLookupError, match="without an entry in roles/vllm/meta/argument_specs.yml: vllm_seed"):
+        _lookup({})
+
+
+def _lookup(variables: dict) -> dict:
+    lookup = vllm_serve_values.LookupModule(loader=DataLoader(), templar=Templar(variables=variables))
+    (values,) = lookup.run([], variables=variables)
+    return values
 
 
 def test_a_negatable_flag_writes_its_negation_and_nothing_when_null() -> None:
     (row,) = [row for row in ROWS if row.kind == vllm_flags.NEGATABLE]
     for value, expected in ((True, [row.flag]), (False, [vllm_flags.negated(row.flag)]), (None, [])):
-        values = [value if other is row else None for other in ROWS]
+        values = {other.variable: value if other is row else None for other in ROWS}
         assert vllm_serve_argv({"model_path": "/m", **vllm_serve_settings(values)})[3:] == expected
 
 
 def test_settings_need_one_value_per_flag_variable() -> None:
-    with pytest.raises(AnsibleFilterError, match="expected the values of"):
-        vllm_serve_settings([1, 2])
+    with pytest.raises(AnsibleFilterError, match="expected a value for each flag variable; missing: vllm_served_model_name"):
+        vllm_serve_settings({"vllm_host": "0.0.0.0"})
 
 
 @pytest.mark.parametrize(("settings", "message"), [

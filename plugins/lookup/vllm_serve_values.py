@@ -1,0 +1,56 @@
+# Copyright: contributors to atlas-vllm
+# Apache License 2.0 (see LICENSE)
+"""The values of the vllm role variables that become `vllm serve` flags: the inventory's, else the spec's default."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: vllm_serve_values
+short_description: Values of the vllm role variables that become C(vllm serve) flags
+description:
+  - Returns one dictionary, variable name to value, over the role variables of the collection's flag table
+    (C(plugins/module_utils/vllm_flags.py)). Takes no terms.
+  - A variable the play defines (inventory, extra vars, play vars) keeps its value. Any other takes the default its
+    C(roles/vllm/meta/argument_specs.yml) entry states, templated like a role default; those variables have no
+    second default in C(defaults/main.yml).
+  - So a new flag is one row of the flag table and one option of the argument spec.
+version_added: 1.0.0
+"""
+
+EXAMPLES = r"""
+- name: The settings vllm serve is started with
+  ansible.builtin.set_fact:
+    settings: "{{ lookup('atlas.vllm.vllm_serve_values') | atlas.vllm.vllm_serve_settings }}"
+"""
+
+RETURN = r"""
+_raw:
+  description: One dictionary, for example C({"vllm_max_model_len": 16384, "vllm_dtype": "bfloat16", ...}).
+  type: list
+  elements: dict
+"""
+
+from ansible.errors import AnsibleLookupError  # noqa: E402
+from ansible.plugins.lookup import LookupBase  # noqa: E402
+from ansible.template import trust_as_template  # noqa: E402
+from ansible_collections.atlas.vllm.plugins.module_utils.role_specs import role_options  # noqa: E402
+from ansible_collections.atlas.vllm.plugins.module_utils.vllm_flags import spec_defaults  # noqa: E402
+
+
+class LookupModule(LookupBase):
+    def run(self, terms, variables=None, **kwargs):
+        if terms:
+            raise AnsibleLookupError(f"vllm_serve_values takes no terms, got {terms!r}")
+        try:
+            defaults = spec_defaults(role_options())
+        except ValueError as exc:
+            raise AnsibleLookupError(str(exc)) from exc
+        variables = variables or {}
+        values = {}
+        for name, default in defaults.items():
+            if name in variables:
+                values[name] = variables[name]
+            else:
+                # Our own spec file, so its defaults are as trusted as a role's defaults/main.yml.
+                values[name] = trust_as_template(default) if isinstance(default, str) else default
+        return [self._templar.template(values)]
