@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ansible_collections.atlas.vllm.plugins.module_utils.locale_env import C_LOCALE
@@ -241,6 +242,16 @@ def probe_instance(params: dict[str, Any], result: dict[str, Any], image: bytes)
         else:
             outcome.update(answer=parsed["answer"], usage=parsed["usage"], finish_reason=parsed["finish_reason"])
     return outcome
+
+
+def probe_all(params: dict[str, Any], results: list[dict[str, Any]], image: bytes) -> None:
+    """Probe every instance at the same time; each result gets its ``probe``."""
+
+    def attach_probe(result: dict[str, Any]) -> None:
+        result["probe"] = probe_instance(params, result, image)
+
+    with ThreadPoolExecutor(max_workers=len(results)) as pool:
+        list(pool.map(attach_probe, results))
 
 
 def failure_message(results: list[dict[str, Any]]) -> str:

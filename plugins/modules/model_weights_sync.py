@@ -165,51 +165,20 @@ manifest_source:
   returned: success
   type: str
   sample: http://10.231.0.1:8090/Qwen/Qwen2.5-VL-7B-Instruct/MANIFEST.sha256
-files:
-  description: Number of files the manifest lists.
-  returned: success
-  type: int
-  sample: 16
-bytes_total:
-  description: Size of all manifest files (the mirror's size for files not yet downloaded; null when unknown).
-  returned: success
-  type: int
-  sample: 970414
-bytes_done:
-  description: Bytes of the manifest files that are present and verified or downloaded so far.
-  returned: success
-  type: int
-  sample: 970414
-hashed:
-  description: Files hashed by this call.
-  returned: success
-  type: list
-  elements: str
-  sample: [config.json]
-fetched:
-  description: Files downloaded by this call (in check mode, the files that would be downloaded).
-  returned: success
-  type: list
-  elements: str
-  sample: [model-00002-of-00005.safetensors]
-resumed:
-  description: Files whose download was continued from a partial copy (an HTTP Range request) by this call.
-  returned: success
-  type: list
-  elements: str
-  sample: [model-00002-of-00005.safetensors]
-missing:
-  description: Files found missing or partial before fetching.
-  returned: always
-  type: list
-  elements: str
-  sample: []
-corrupt:
-  description: Files whose sha256 did not match the manifest before fetching.
-  returned: always
-  type: list
-  elements: str
-  sample: []
+files: {description: Number of files the manifest lists., returned: success, type: int, sample: 16}
+bytes_total: {description: Size of all manifest files (the mirror's for files not downloaded yet; null when unknown).,
+  returned: success, type: int, sample: 970414}
+bytes_done: {description: Bytes of the manifest files that are present and verified or downloaded so far.,
+  returned: success, type: int, sample: 970414}
+hashed: {description: Files hashed by this call., returned: success, type: list, elements: str, sample: [config.json]}
+fetched: {description: "Files downloaded by this call (in check mode, the files that would be downloaded).",
+  returned: success, type: list, elements: str, sample: [model-00002-of-00005.safetensors]}
+resumed: {description: Files whose download was continued from a partial copy (an HTTP Range request) by this call.,
+  returned: success, type: list, elements: str, sample: [model-00002-of-00005.safetensors]}
+missing: {description: Files found missing or partial before fetching., returned: always, type: list, elements: str,
+  sample: []}
+corrupt: {description: Files whose sha256 did not match the manifest before fetching.,
+  returned: always, type: list, elements: str, sample: []}
 manifest_written:
   description: C(MANIFEST.sha256) in O(path) was written (or would be, in check mode).
   returned: success
