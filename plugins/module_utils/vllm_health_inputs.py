@@ -10,7 +10,11 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from ansible_collections.atlas.vllm.plugins.module_utils.vllm_probe import build_chat_request, parse_url
+from ansible_collections.atlas.vllm.plugins.module_utils.vllm_probe import (
+    INSTANCE_OPTIONS,
+    build_chat_request,
+    parse_url,
+)
 
 ARGUMENT_SPEC: dict[str, Any] = {
     "instances": {
@@ -18,8 +22,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
         "elements": "dict",
         "required": True,
         "options": {
-            "name": {"type": "str", "required": True},
-            "url": {"type": "str", "required": True},
+            **INSTANCE_OPTIONS,
             "served_model_name": {"type": "str"},
             "container": {"type": "str"},
             "container_baseline": {

@@ -33,6 +33,12 @@ STATES = (LOADING, UNREACHABLE, UNHEALTHY, READY, FAILED)
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
 
+# The suboptions every module that talks to vLLM servers takes for each of its O(instances).
+INSTANCE_OPTIONS: dict[str, dict[str, Any]] = {
+    "name": {"type": "str", "required": True},
+    "url": {"type": "str", "required": True},
+}
+
 _ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 # `docker logs --timestamps` prefixes RFC 3339 times; the fraction is padded before comparing so that a trimmed
 # fraction (".5Z") sorts like its full form (".500000000Z").

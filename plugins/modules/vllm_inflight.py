@@ -127,20 +127,13 @@ from ansible_collections.atlas.vllm.plugins.module_utils.vllm_metrics import (  
     gauge_sum,
     parse_prometheus_text,
 )
+from ansible_collections.atlas.vllm.plugins.module_utils.vllm_probe import INSTANCE_OPTIONS  # noqa: E402
 
 RUNNING = "vllm:num_requests_running"
 WAITING = "vllm:num_requests_waiting"
 
 ARGUMENT_SPEC: dict[str, Any] = {
-    "instances": {
-        "type": "list",
-        "elements": "dict",
-        "required": True,
-        "options": {
-            "name": {"type": "str", "required": True},
-            "url": {"type": "str", "required": True},
-        },
-    },
+    "instances": {"type": "list", "elements": "dict", "required": True, "options": INSTANCE_OPTIONS},
     "api_key": {"type": "str", "no_log": True},
     "timeout": {"type": "float", "default": 5},
 }

@@ -90,3 +90,17 @@ def test_examples_and_return_parse(name: str) -> None:
 def test_secrets_are_never_logged(name: str) -> None:
     secret = {"vllm_health": "api_key", "vllm_inflight": "api_key", "model_weights_sync": "modelscope_token"}[name]
     assert load(name).ARGUMENT_SPEC[secret]["no_log"] is True
+
+
+@pytest.mark.parametrize(("name", "words"), [
+    ("vllm_health", ["wait_seconds", "check_mode_skip", "time_to_ready_s"]),
+    ("vllm_inflight", ["in_flight", "until: result.idle"]),
+    ("vllm_router_workers", ["add_timeout", "state_file_changed"]),
+    ("model_weights_sync", ["time_budget", "bytes_total"]),
+])
+def test_the_text_an_operator_reads_renders(name: str, words: list[str]) -> None:
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
+    done = subprocess.run([str(Path(sys.executable).parent / "ansible-doc"), f"atlas.vllm.{name}"],
+                          capture_output=True, text=True, env=env, cwd=REPO, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert [word for word in words if word not in done.stdout] == []

@@ -183,3 +183,8 @@ def test_without_image_bytes_keeps_description() -> None:
 def test_unreadable_bytes_keep_description() -> None:
     answer = textgen.answer_text([("JPEG", 8, 8)], "hi", [b"\xff\xd8\xff", None])
     assert answer.startswith("The image is a 8x8 JPEG picture.")
+
+
+def test_the_reader_knows_every_glyph_the_kit_paints_exactly_as_painted() -> None:
+    # The image's package carries its own copy of the kit's font (it runs alone in the container): one table.
+    assert ocr.FONT == kit_png.FONT
