@@ -19,7 +19,7 @@ from typing import Any
 from ansible.errors import AnsibleFilterError
 from ansible_collections.atlas.vllm.plugins.filter.preflight_validate import RULES as PREFLIGHT_RULES
 from ansible_collections.atlas.vllm.plugins.filter.preflight_validate import is_whole_number, preflight_settings_errors
-from ansible_collections.atlas.vllm.plugins.filter.vllm_plan import vllm_instance_plan
+from ansible_collections.atlas.vllm.plugins.filter.vllm_plan import vllm_hccl_ports, vllm_instance_plan
 from ansible_collections.atlas.vllm.plugins.filter.vllm_serve import vllm_serve_argv
 from ansible_collections.atlas.vllm.plugins.module_utils.role_specs import role_options
 
@@ -30,6 +30,7 @@ _RANGES = {
     "vllm_tensor_parallel_size": (1, 16),
     "vllm_npu_count": (1, 16),
     "vllm_port": (1, 65535),
+    "vllm_hccl_base_port": (1024, 65520),
     "vllm_max_model_len": (1, 10_000_000),
     "vllm_max_num_batched_tokens": (1, 10_000_000),
     "vllm_max_num_seqs": (1, 100_000),
@@ -92,11 +93,14 @@ def serving_settings_errors(settings: dict[str, Any], host: str) -> list[str]:
         return errors
     npu_count = settings.get("vllm_npu_count", 8)
     try:
-        vllm_instance_plan(settings.get("vllm_instances", 1), settings.get("vllm_tensor_parallel_size", 1),
-                           list(range(npu_count)), settings.get("vllm_port", 8000))
+        plan = vllm_instance_plan(settings.get("vllm_instances", 1), settings.get("vllm_tensor_parallel_size", 1),
+                                  list(range(npu_count)), settings.get("vllm_port", 8000))
+        env = {**(settings.get("vllm_env") or {}), **(settings.get("vllm_extra_env") or {})}
+        vllm_hccl_ports(plan, settings.get("vllm_tensor_parallel_size", 1), settings.get("vllm_hccl_base_port", 60000),
+                        env, host)
         vllm_serve_argv({"model_path": "model", "extra_args": settings.get("vllm_extra_args", [])})
     except AnsibleFilterError as exc:
-        errors.append(f"{host}: {exc.message}")
+        errors.append(exc.message if exc.message.startswith(f"{host}: ") else f"{host}: {exc.message}")
     return errors
 
 

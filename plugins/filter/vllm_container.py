@@ -37,7 +37,9 @@ def vllm_container_spec(instance: dict[str, Any], common: dict[str, Any], settin
         "shm_size": common["shm_size"],
         "devices": [f"/dev/davinci{device}" for device in devices] + list(common["control_devices"]),
         "volumes": list(common["volumes"]),
-        "env": {str(key): str(value) for key, value in common["env"].items()},
+        "env": {**{str(key): str(value) for key, value in common["env"].items()},
+                # The instance's own HCCL listener range (the plan spaces them and refuses overlaps).
+                **({"HCCL_IF_BASE_PORT": str(instance["hccl_base_port"])} if "hccl_base_port" in instance else {})},
         "labels": {common["label"]: "true", INSTANCE_LABEL: instance["name"],
                    DEVICES_LABEL: ",".join(str(device) for device in devices)},
         "command": vllm_serve_argv({**settings, "port": port}),

@@ -5,9 +5,12 @@
 ``{{ vllm_instances | atlas.vllm.vllm_instance_plan(tp, healthy_devices, base_port) }}`` returns
 ``[{"name": "vllm-0", "devices": [0, 1], "port": 8000}, ...]``.
 
+``{{ plan | atlas.vllm.vllm_hccl_ports(tp, 60000, env, inventory_hostname) }}`` adds each tensor-parallel
+instance's HCCL listener range (``hccl_base_port``).
+
 ``vllm_instances`` is either a count (devices are taken in order from the healthy ones, ports counted
-up from the base port) or a list of explicit instances ``{name, devices, port}`` (any key may be left
-out and is then allocated). Overlapping devices or ports, devices that are not healthy, and a plan
+up from the base port) or a list of explicit instances ``{name, devices, port, hccl_base_port}`` (any key may be
+left out and is then allocated). Overlapping devices or ports, devices that are not healthy, and a plan
 that needs more NPUs than are healthy are refused with a message naming the variable.
 """
 
@@ -16,6 +19,11 @@ from __future__ import annotations
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
+
+# HCCL_IF_BASE_PORT: the first of the 16 host ports HCCL's listener takes, 1024-65520 (CANN environment reference).
+HCCL_PORTS = 16
+HCCL_LOWEST = 1024
+HCCL_HIGHEST = 65520
 
 
 def _fail(message: str) -> None:
@@ -81,7 +89,10 @@ def vllm_instance_plan(instances: Any, tensor_parallel_size: Any, healthy_device
                 port += 1
             instance_port = port
             used_ports.add(port)
-        plan.append({"name": name, "devices": devices, "port": instance_port})
+        planned = {"name": name, "devices": devices, "port": instance_port}
+        if "hccl_base_port" in item:
+            planned["hccl_base_port"] = _int(item["hccl_base_port"], f"hccl_base_port of {name}")
+        plan.append(planned)
     _check_unique(plan, "name", lambda value: f"the name {value}")
     _check_unique(plan, "devices", lambda value: f"NPU {value}")
     _check_unique(plan, "port", lambda value: f"port {value}")
@@ -90,6 +101,48 @@ def vllm_instance_plan(instances: Any, tensor_parallel_size: Any, healthy_device
         _fail(f"vllm_instances: NPU(s) {unhealthy} are not among the healthy devices {healthy}; "
               "choose healthy NPUs or repair these")
     return plan
+
+
+def vllm_hccl_ports(plan: list[dict], tensor_parallel_size: Any, base_port: Any, env: dict | None,
+                    host: str) -> list[dict]:
+    """Give each tensor-parallel instance its own HCCL host listener range (HCCL_IF_BASE_PORT and the 15 ports
+    after it; docs/field-failures.md row 1) and refuse ranges that overlap.
+
+    A range comes from the instance's ``hccl_base_port`` in vllm_instances, else from HCCL_IF_BASE_PORT in
+    vllm_env/vllm_extra_env (which gives every instance the same one), else ``base_port + 16 x index``. Instances
+    with tensor parallel 1 create no HCCL communicator and get none.
+    """
+    if _int(tensor_parallel_size, "vllm_tensor_parallel_size") < 2:
+        return plan
+    base = _int(base_port, "vllm_hccl_base_port")
+    forced = (env or {}).get("HCCL_IF_BASE_PORT")
+    planned = []
+    for index, instance in enumerate(plan):
+        if "hccl_base_port" in instance:
+            first, source = instance["hccl_base_port"], f"vllm_instances hccl_base_port of {instance['name']}"
+        elif forced not in (None, ""):
+            first, source = _int(forced, "HCCL_IF_BASE_PORT in vllm_env/vllm_extra_env"), "HCCL_IF_BASE_PORT"
+        else:
+            first, source = base + HCCL_PORTS * index, "vllm_hccl_base_port"
+        if not HCCL_LOWEST <= first <= HCCL_HIGHEST:
+            _fail(f"{host}: {instance['name']} would listen for HCCL from port {first} ({source}); HCCL takes "
+                  f"{HCCL_LOWEST} to {HCCL_HIGHEST}")
+        planned.append({**instance, "hccl_base_port": first, "hccl_source": source})
+    for index, one in enumerate(planned):
+        for other in planned[index + 1:]:
+            shared = max(one["hccl_base_port"], other["hccl_base_port"])
+            if shared < min(one["hccl_base_port"], other["hccl_base_port"]) + HCCL_PORTS:
+                _fail(f"{host}: {one['name']} and {other['name']} would both listen for HCCL on port {shared} "
+                      f"({one['name']}: {_span(one)} from {one['hccl_source']}; {other['name']}: {_span(other)} from "
+                      f"{other['hccl_source']}); the second to start would fail with EJ0003 'Failed to bind the IP "
+                      f"port'. Give each instance its own range {HCCL_PORTS} ports apart (vllm_instances "
+                      "hccl_base_port), or leave HCCL_IF_BASE_PORT out of vllm_env/vllm_extra_env so that "
+                      "vllm_hccl_base_port spaces them")
+    return [{key: value for key, value in item.items() if key != "hccl_source"} for item in planned]
+
+
+def _span(instance: dict) -> str:
+    return f"{instance['hccl_base_port']}-{instance['hccl_base_port'] + HCCL_PORTS - 1}"
 
 
 def vllm_endpoints(plan: list[dict], address: str, served_model_name: str) -> list[dict]:
@@ -102,4 +155,5 @@ def vllm_endpoints(plan: list[dict], address: str, served_model_name: str) -> li
 
 class FilterModule:
     def filters(self) -> dict:
-        return {"vllm_instance_plan": vllm_instance_plan, "vllm_endpoints": vllm_endpoints}
+        return {"vllm_instance_plan": vllm_instance_plan, "vllm_hccl_ports": vllm_hccl_ports,
+                "vllm_endpoints": vllm_endpoints}

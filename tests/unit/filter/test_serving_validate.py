@@ -14,6 +14,8 @@ def test_a_sound_multi_instance_setting_is_fine() -> None:
     settings = {"vllm_instances": 4, "vllm_tensor_parallel_size": 2, "vllm_port": 8000, "vllm_network_mode": "host",
                 "vllm_model": "Qwen/Qwen2.5-VL-7B-Instruct", "vllm_trust_remote_code": True}
     assert serving_settings_errors(settings, "atlas-01") == []
+    # Two tensor-parallel-4 instances on one host network get their own HCCL ranges without being told.
+    assert serving_settings_errors({"vllm_instances": 2, "vllm_tensor_parallel_size": 4}, "atlas-01") == []
 
 
 @pytest.mark.parametrize(("settings", "message"), [
@@ -30,6 +32,9 @@ def test_a_sound_multi_instance_setting_is_fine() -> None:
     ({"vllm_instances": [{"port": 8001}, {"port": 8001}]}, "vllm_instances: port 8001 is given to both"),
     ({"vllm_instances": 5, "vllm_tensor_parallel_size": 2}, "need 10 NPUs, but only 8 are healthy"),
     ({"vllm_extra_args": ["--max-model-len", "4096"]}, "vllm_extra_args repeats --max-model-len"),
+    ({"vllm_instances": 2, "vllm_tensor_parallel_size": 4, "vllm_extra_env": {"HCCL_IF_BASE_PORT": "60100"}},
+     "atlas-02: vllm-0 and vllm-1 would both listen for HCCL on port 60100"),
+    ({"vllm_hccl_base_port": 80}, "atlas-02: vllm_hccl_base_port is 80; it must be a whole number from 1024 to 65520"),
 ])
 def test_bad_settings_are_named_with_their_value_and_rule(settings: dict, message: str) -> None:
     errors = serving_settings_errors(settings, "atlas-02")

@@ -72,3 +72,10 @@ def test_container_outcomes_keep_the_name_the_change_and_the_diff_only() -> None
     # Check mode's report of a container it would start (its image is not on the node yet).
     reported = {"__vllm_spec": {"name": "vllm-2"}, "changed": True, "msg": "atlas-01: would (re)create vllm-2"}
     assert vllm_container_outcome(reported) == {"name": "vllm-2", "changed": True, "diff": {}}
+
+
+def test_an_instance_with_an_hccl_range_carries_it_in_its_environment() -> None:
+    spec = vllm_container_spec({**INSTANCE, "hccl_base_port": 60016}, {**COMMON, "env": {"HCCL_IF_BASE_PORT": "1"}},
+                               SETTINGS)
+    assert spec["env"]["HCCL_IF_BASE_PORT"] == "60016"
+    assert "HCCL_IF_BASE_PORT" not in vllm_container_spec(INSTANCE, COMMON, SETTINGS)["env"]

@@ -206,3 +206,47 @@ def test_startup_log_lines(sim: Sim, server_factory) -> None:
     assert "[launcher.py:42] Route: /v1/chat/completions, Methods: POST" in out
     assert out.index("INFO:     Started server process") < out.index("INFO:     Application startup complete.")
     assert "Uvicorn running on" not in out
+
+
+# --- HCCL host listener (docs/field-failures.md, row 1) ---------------------------------------------------------
+
+
+def test_a_second_tensor_parallel_engine_on_the_same_hccl_ports_fails_as_hccl_does(sim: Sim, server_factory) -> None:
+    first = server_factory("-tp", "2")
+    first.wait_ready()
+    rc, _, err = serve(sim, "-tp", "2")
+    assert rc == 1
+    base = sim.hccl_base_port
+    # The root cause as vllm-ascend #405 shows it, with the port the first engine holds.
+    assert "HCCL function error: HcclGetRootInfo(&hcclID), error code is 11" in err
+    assert "ERR02200 DIST call hccl api failed." in err
+    assert "Failed to bind the IP port. Reason: The IP address and port have been bound already." in err
+    listener = (f"        host nic listen start failed, port[{base}], return[11][FUNC:StartListenSocket]"
+                "[FILE:network_manager.cc][LINE:1163]")
+    assert any(line.endswith(" [core.py:708] " + listener) for line in err.splitlines()), err
+    assert err.rstrip().endswith(
+        "RuntimeError: Engine core initialization failed. See root cause above. Failed core proc(s): {}")
+
+
+def test_a_range_that_overlaps_fails_on_the_first_port_taken(sim: Sim, server_factory) -> None:
+    server_factory("-tp", "2").wait_ready()
+    sim.extra_env["HCCL_IF_BASE_PORT"] = str(sim.hccl_base_port - 8)
+    rc, _, err = serve(sim, "-tp", "2")
+    assert rc == 1 and f"port[{sim.hccl_base_port}]" in err
+
+
+def test_distinct_ranges_and_single_npu_engines_share_a_network(sim: Sim, server_factory) -> None:
+    server_factory("-tp", "2").wait_ready()
+    # Tensor parallel 1 creates no HCCL communicator: it needs no port.
+    server_factory("-tp", "1").wait_ready()
+    sim.extra_env["HCCL_IF_BASE_PORT"] = str(sim.hccl_base_port + 16)
+    sim.state["devices"] += [dict(sim.state["devices"][0], logic_id=i) for i in (2, 3)]
+    sim.extra_env["ASCEND_RT_VISIBLE_DEVICES"] = "2,3"
+    server_factory("-tp", "2").wait_ready()
+
+
+def test_the_range_is_released_when_the_engine_exits(sim: Sim, server_factory) -> None:
+    first = server_factory("-tp", "2")
+    first.wait_ready()
+    first.stop()
+    server_factory("-tp", "2").wait_ready()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import random
 import socket
 import struct
 import subprocess
@@ -75,6 +76,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_port_range(count: int = 16) -> int:
+    """The first of `count` consecutive loopback ports that are free now (an HCCL listener range)."""
+    for _ in range(50):
+        base = random.randrange(20000, 30000 - count)
+        socks = []
+        try:
+            for port in range(base, base + count):
+                sock = socket.socket()
+                socks.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    raise RuntimeError(f"no {count} consecutive free loopback ports found")
+
+
 @dataclass
 class Sim:
     root: Path
@@ -82,6 +102,8 @@ class Sim:
     state_file: Path
     state: dict[str, Any] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Each sim's tensor-parallel engines listen for HCCL on loopback ports of their own, so tests never collide.
+    hccl_base_port: int = field(default_factory=free_port_range)
 
     def write_state(self) -> None:
         self.state_file.write_text(json.dumps(self.state), encoding="utf-8")
@@ -96,6 +118,8 @@ class Sim:
             VLLM_SIM_TPOT_MS="4",
             HOME=str(self.root / "home"),
             PYTHONDONTWRITEBYTECODE="1",
+            HCCL_IF_IP="127.0.0.1",
+            HCCL_IF_BASE_PORT=str(self.hccl_base_port),
         )
         env.update(self.extra_env)
         return env

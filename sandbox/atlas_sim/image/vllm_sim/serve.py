@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Any
 
-from vllm_sim import VLLM_VERSION, config_checks, driver, loader, logs, modelinfo, ranks, tracebacks
+from vllm_sim import VLLM_VERSION, config_checks, driver, hccl, loader, logs, modelinfo, ranks, tracebacks
 from vllm_sim.config_checks import Failure
 from vllm_sim.driver import DeviceError, DriverState
 from vllm_sim.engine import Engine
@@ -201,6 +201,9 @@ def _start_engine(
         ep,
     )
     logs.info("model_runner_v1.py:2543", f"Starting to load model {args.model}...", ep)
+    failure = hccl.listen(world, env, pid)
+    if failure:
+        return _engine_failure(failure)
 
     slow, slow_value = _node_fault_value(state, "slow-load")
     if slow and slow_value is not None:
