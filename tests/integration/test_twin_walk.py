@@ -150,6 +150,29 @@ def test_host_network_refuses_connections_while_loading(fleet: None) -> None:
         in_node(node, "docker", "rm", "-f", "vllm-host", check=False)
 
 
+def test_two_tensor_parallel_servers_on_one_host_network_need_their_own_hccl_ports(fleet: None) -> None:
+    # docs/field-failures.md row 1: the second engine's HCCL listener finds CANN's default range taken.
+    node = "atlas-02"
+    second = ("--tensor-parallel-size", "2", "--port", "8001")
+    try:
+        in_node(node, *seed_docker_run("vllm-hccl-a", [0, 1], publish=False, host_network=True,
+                                       serve_args=("--tensor-parallel-size", "2")))
+        wait_healthy(node)
+        clash = in_node(node, "timeout", "60", *seed_docker_run("vllm-hccl-b", [2, 3], detach=False, publish=False,
+                                                                  host_network=True, serve_args=second), check=False)
+        output = clash.stdout + clash.stderr
+        assert clash.returncode == 1, output
+        assert "EJ0003: [PID: " in output and "Failed to bind the IP port. Reason: The IP address and port have " \
+            "been bound already." in output
+        assert "host nic listen start failed, port[60000], return[11]" in output
+        in_node(node, "docker", "rm", "-f", "vllm-hccl-b", check=False)
+        in_node(node, *seed_docker_run("vllm-hccl-b", [2, 3], publish=False, host_network=True, serve_args=second,
+                                       env=("HCCL_IF_BASE_PORT=60016",)))
+        wait_healthy(node, port=8001)
+    finally:
+        in_node(node, "docker", "rm", "-f", "vllm-hccl-a", "vllm-hccl-b", check=False)
+
+
 def test_logs_show_the_startup_lines(served: dict) -> None:
     logs = in_node(SERVER, "docker", "logs", "vllm-ascend")
     full = logs.stdout + logs.stderr

@@ -38,7 +38,8 @@ SEED_DEVICES_AND_MOUNTS = [
 
 
 def seed_docker_run(name: str, devices: list[int], *, detach: bool = True, publish: bool = True,
-                    host_network: bool = False, serve_args: tuple[str, ...] = ()) -> list[str]:
+                    host_network: bool = False, serve_args: tuple[str, ...] = (),
+                    env: tuple[str, ...] = ()) -> list[str]:
     """The seed's `docker run` of `vllm serve`, detached instead of `-it` and without `--rm` (exit codes matter)."""
     argv = ["docker", "run", "-d" if detach else "--rm", "--name", name]
     for device in devices:
@@ -48,6 +49,8 @@ def seed_docker_run(name: str, devices: list[int], *, detach: bool = True, publi
         argv += ["--net=host"]
     if publish:
         argv += ["-p", "8000:8000"]
+    for assignment in env:
+        argv += ["-e", assignment]
     argv += ["-e", "VLLM_USE_MODELSCOPE=True", "-e", "PYTORCH_NPU_ALLOC_CONF=max_split_size_mb:256", IMAGE,
              "vllm", "serve", MODEL, "--max_model_len", "16384", *serve_args]
     return argv
@@ -266,10 +269,10 @@ def curl(url: str, *args: str) -> subprocess.CompletedProcess:
     return in_lab("curl", "-sS", "--max-time", "20", "-w", "\n%{http_code}", *args, url, check=False, timeout=60)
 
 
-def wait_healthy(node: str, timeout: float = 60.0) -> None:
+def wait_healthy(node: str, timeout: float = 60.0, port: int = 8000) -> None:
     deadline = time.monotonic() + timeout
     while True:
-        result = curl(f"http://{NODE_IP[node]}:8000/health")
+        result = curl(f"http://{NODE_IP[node]}:{port}/health")
         if result.returncode == 0 and result.stdout.endswith("\n200"):
             return
         assert time.monotonic() < deadline, f"vllm serve on {node} not healthy after {timeout}s: {result.stderr}"
