@@ -37,6 +37,20 @@ _RANGES = {
     "vllm_image_timeout": (1, 86_400),
 }
 _NULLABLE_CHOICES = {"vllm_quantization": (None, "ascend")}
+# docker's size syntax (go-units RAMInBytes): a number, an optional binary unit, an optional "i" and "b".
+_DOCKER_SIZE = re.compile(r"^(\d+(?:\.\d+)?) ?([kmgtp])?i?b?$", re.IGNORECASE)
+# /dev/shm below this is refused: Docker's 64 MB default lets the engine core die under load (vllm-ascend #3513);
+# the vllm-ascend docs pass --shm-size=1g since PR #3645 (docs/field-failures.md, row 2).
+SHM_FLOOR_BYTES = 1 << 30
+
+
+def docker_size_bytes(value: Any) -> int | None:
+    """Bytes of a docker size such as '1g', '512m' or '2GiB'; None when it is not one."""
+    match = _DOCKER_SIZE.match(str(value).strip()) if isinstance(value, (str, int)) and value != "" else None
+    if not match:
+        return None
+    power = " kmgtp".index((match.group(2) or " ").lower())
+    return int(float(match.group(1)) * (1024 ** power))
 
 
 def _label_errors(settings: dict[str, Any], host: str) -> list[str]:
@@ -82,6 +96,13 @@ def serving_settings_errors(settings: dict[str, Any], host: str) -> list[str]:
         choices = _NULLABLE_CHOICES.get(variable) or spec.get("choices")
         if choices and value not in choices:
             bad(variable, f"choose one of {', '.join(repr(c) for c in choices)}")
+    if "vllm_shm_size" in settings:
+        size = docker_size_bytes(settings["vllm_shm_size"])
+        if size is None:
+            bad("vllm_shm_size", "it must be a docker size such as '1g' or '2048m'")
+        elif size < SHM_FLOOR_BYTES:
+            bad("vllm_shm_size", "the container's /dev/shm must be at least 1g: below it the engine core dies under "
+                "concurrent multimodal load (Docker's default is 64m); set 1g or more")
     if "vllm_model" in settings and not _MODEL_ID.match(str(settings["vllm_model"] or "")):
         bad("vllm_model", "it must be a model id like 'Qwen/Qwen2.5-VL-7B-Instruct'")
     errors += _label_errors(settings, host)

@@ -18,6 +18,11 @@ def test_a_sound_multi_instance_setting_is_fine() -> None:
     assert serving_settings_errors({"vllm_instances": 2, "vllm_tensor_parallel_size": 4}, "atlas-01") == []
 
 
+@pytest.mark.parametrize("size", ["1g", "1G", "1024m", "2GiB", "1073741824", "16gb"])
+def test_shared_memory_of_at_least_the_floor_is_fine(size: str) -> None:
+    assert serving_settings_errors({"vllm_shm_size": size}, "atlas-01") == []
+
+
 @pytest.mark.parametrize(("settings", "message"), [
     ({"vllm_tensor_parallel_size": "2"}, "atlas-02: vllm_tensor_parallel_size is '2'; it must be a whole number"),
     ({"vllm_port": 70000}, "atlas-02: vllm_port is 70000; it must be a whole number from 1 to 65535"),
@@ -34,6 +39,9 @@ def test_a_sound_multi_instance_setting_is_fine() -> None:
     ({"vllm_extra_args": ["--max-model-len", "4096"]}, "vllm_extra_args repeats --max-model-len"),
     ({"vllm_instances": 2, "vllm_tensor_parallel_size": 4, "vllm_extra_env": {"HCCL_IF_BASE_PORT": "60100"}},
      "atlas-02: vllm-0 and vllm-1 would both listen for HCCL on port 60100"),
+    ({"vllm_shm_size": "64m"}, "atlas-02: vllm_shm_size is '64m'; the container's /dev/shm must be at least 1g"),
+    ({"vllm_shm_size": "1023MiB"}, "vllm_shm_size is '1023MiB'; the container's /dev/shm must be at least 1g"),
+    ({"vllm_shm_size": "lots"}, "vllm_shm_size is 'lots'; it must be a docker size such as '1g' or '2048m'"),
     ({"vllm_hccl_base_port": 80}, "atlas-02: vllm_hccl_base_port is 80; it must be a whole number from 1024 to 65520"),
 ])
 def test_bad_settings_are_named_with_their_value_and_rule(settings: dict, message: str) -> None:
