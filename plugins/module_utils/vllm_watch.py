@@ -16,23 +16,25 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ansible_collections.atlas.vllm.plugins.module_utils.locale_env import C_LOCALE
+from ansible_collections.atlas.vllm.plugins.module_utils.vllm_containers import (
+    baseline_of,
+    judge_container,
+    merge_log_tail,
+    parse_inspect,
+    restarted_since,
+    rfc3339_to_unix,
+)
 from ansible_collections.atlas.vllm.plugins.module_utils.vllm_probe import (
     FAILED,
     LOADING,
     READY,
     auth_headers,
-    baseline_of,
     build_chat_request,
     error_message,
     health_state,
     http_request,
-    judge_container,
-    merge_log_tail,
     models_state,
     parse_chat_response,
-    parse_inspect,
-    restarted_since,
-    rfc3339_to_unix,
 )
 
 

@@ -4,7 +4,8 @@
 
 # A task `atlas.vllm.vllm_health` runs the action plugin of the same name first (plugins/action/vllm_health.py):
 # it calls this module again and again, a few seconds each (wait_seconds), keeps the deadline and prints the
-# progress lines. One call of this module is one wait: plugins/module_utils/vllm_watch.py.
+# progress lines. One call of this module is one wait: plugins/module_utils/vllm_watch.py, which probes the
+# servers with vllm_probe.py and watches their containers for crashes with vllm_containers.py.
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from ansible_collections.atlas.vllm.plugins.module_utils import vllm_containers as vc
 from ansible_collections.atlas.vllm.plugins.module_utils import vllm_probe as vp
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vllm_health"
@@ -209,23 +210,23 @@ def test_error_message(body, message):
 
 
 def test_parse_inspect_running():
-    container = vp.parse_inspect(text("docker_inspect_running.json"))
+    container = vc.parse_inspect(text("docker_inspect_running.json"))
     assert container == {
         "name": "vllm-qwen-0", "status": "running", "running": True, "restarting": False, "exit_code": 0,
         "oom_killed": False, "error": None, "started_at": "2026-11-29T21:59:01.123456789Z",
         "finished_at": "0001-01-01T00:00:00Z", "restart_count": 0, "restart_policy": "always",
     }
-    assert vp.judge_container(container, vp.baseline_of(container)) == (False, "is running")
+    assert vc.judge_container(container, vc.baseline_of(container)) == (False, "is running")
 
 
 @pytest.mark.parametrize("body", ["[]", "", "{}", "[{}]"])
 def test_parse_inspect_without_container(body):
     with pytest.raises(ValueError):
-        vp.parse_inspect(body)
+        vc.parse_inspect(body)
 
 
 def judge(baseline=None, **state):
-    return vp.judge_container(vp.parse_inspect(json.dumps(inspect_record("c", **state))), baseline)
+    return vc.judge_container(vc.parse_inspect(json.dumps(inspect_record("c", **state))), baseline)
 
 
 def test_exited_container_is_a_crash_with_its_exit_code():
@@ -259,16 +260,16 @@ def test_running_with_old_restarts_is_fine_against_its_own_baseline():
 def test_oom_and_start_errors_are_named():
     record = inspect_record("c", status="exited", exit_code=137)
     record[0]["State"]["OOMKilled"] = True
-    crashed, reason = vp.judge_container(vp.parse_inspect(json.dumps(record)), None)
+    crashed, reason = vc.judge_container(vc.parse_inspect(json.dumps(record)), None)
     assert crashed and "137 (killed by the OOM killer)" in reason
     record = inspect_record("c", status="created", exit_code=128)
     record[0]["State"]["Error"] = "error gathering device information while adding custom device \"/dev/davinci3\""
-    crashed, reason = vp.judge_container(vp.parse_inspect(json.dumps(record)), None)
+    crashed, reason = vc.judge_container(vc.parse_inspect(json.dumps(record)), None)
     assert crashed and reason.startswith("could not start: error gathering device")
 
 
 def test_merge_log_tail_orders_streams_by_time_and_strips_colours():
-    lines = vp.merge_log_tail(text("docker_logs_crash.out"), text("docker_logs_crash.err"), limit=20)
+    lines = vc.merge_log_tail(text("docker_logs_crash.out"), text("docker_logs_crash.err"), limit=20)
     assert lines == [
         "(APIServer pid=1) INFO 11-29 21:59:03 [api_server.py:1839] vLLM API server version 0.11.0",
         "(APIServer pid=1) INFO 11-29 21:59:41 [api_server.py:1912] Starting vLLM API server 0 on http://0.0.0.0:8000",
@@ -278,18 +279,18 @@ def test_merge_log_tail_orders_streams_by_time_and_strips_colours():
         "RuntimeError: ACL stream synchronize failed, error code:507053",
         "(APIServer pid=1) ERROR 11-29 22:00:12 [core_client.py:564] Engine core proc EngineCore_DP0 died unexpectedly, shutting down client.",
     ]
-    assert vp.merge_log_tail(text("docker_logs_crash.out"), text("docker_logs_crash.err"), limit=2)[0].startswith(
+    assert vc.merge_log_tail(text("docker_logs_crash.out"), text("docker_logs_crash.err"), limit=2)[0].startswith(
         "RuntimeError"
     )
 
 
 def test_merge_log_tail_keeps_lines_without_timestamps_in_place():
-    assert vp.merge_log_tail("a\nb\n", "", 5) == ["a", "b"]
-    assert vp.merge_log_tail("x", "", 0) == []
+    assert vc.merge_log_tail("a\nb\n", "", 5) == ["a", "b"]
+    assert vc.merge_log_tail("x", "", 0) == []
 
 
 def test_docker_timestamps_with_nanoseconds_become_unix_seconds() -> None:
-    from ansible_collections.atlas.vllm.plugins.module_utils.vllm_probe import rfc3339_to_unix
+    from ansible_collections.atlas.vllm.plugins.module_utils.vllm_containers import rfc3339_to_unix
 
     assert rfc3339_to_unix("1970-01-01T00:00:10.5Z") == 10.5
     assert rfc3339_to_unix("2026-11-29T21:59:01.123456789Z") == pytest.approx(1795989541.123456789)
@@ -297,7 +298,7 @@ def test_docker_timestamps_with_nanoseconds_become_unix_seconds() -> None:
 
 
 def test_a_restart_is_seen_in_the_count_the_start_time_or_the_restarting_flag() -> None:
-    from ansible_collections.atlas.vllm.plugins.module_utils.vllm_probe import restarted_since
+    from ansible_collections.atlas.vllm.plugins.module_utils.vllm_containers import restarted_since
 
     base = {"restart_count": 0, "started_at": "2026-11-29T21:59:01Z"}
     assert not restarted_since({"restart_count": 0, "started_at": "2026-11-29T21:59:01Z"}, base)
