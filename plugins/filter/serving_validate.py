@@ -117,8 +117,7 @@ def serving_settings_errors(settings: dict[str, Any], host: str) -> list[str]:
         plan = vllm_instance_plan(settings.get("vllm_instances", 1), settings.get("vllm_tensor_parallel_size", 1),
                                   list(range(npu_count)), settings.get("vllm_port", 8000))
         env = {**(settings.get("vllm_env") or {}), **(settings.get("vllm_extra_env") or {})}
-        vllm_hccl_ports(plan, settings.get("vllm_tensor_parallel_size", 1), settings.get("vllm_hccl_base_port", 60000),
-                        env, host)
+        vllm_hccl_ports(plan, settings.get("vllm_hccl_base_port", 60000), env, host)
         vllm_serve_argv({"model_path": "model", "extra_args": settings.get("vllm_extra_args", [])})
     except AnsibleFilterError as exc:
         errors.append(exc.message if exc.message.startswith(f"{host}: ") else f"{host}: {exc.message}")

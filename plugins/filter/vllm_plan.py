@@ -5,7 +5,7 @@
 ``{{ vllm_instances | atlas.vllm.vllm_instance_plan(tp, healthy_devices, base_port) }}`` returns
 ``[{"name": "vllm-0", "devices": [0, 1], "port": 8000}, ...]``.
 
-``{{ plan | atlas.vllm.vllm_hccl_ports(tp, 60000, env, inventory_hostname) }}`` adds each tensor-parallel
+``{{ plan | atlas.vllm.vllm_hccl_ports(60000, env, inventory_hostname) }}`` adds each tensor-parallel
 instance's HCCL listener range (``hccl_base_port``).
 
 ``vllm_instances`` is either a count (devices are taken in order from the healthy ones, ports counted
@@ -103,16 +103,15 @@ def vllm_instance_plan(instances: Any, tensor_parallel_size: Any, healthy_device
     return plan
 
 
-def vllm_hccl_ports(plan: list[dict], tensor_parallel_size: Any, base_port: Any, env: dict | None,
-                    host: str) -> list[dict]:
+def vllm_hccl_ports(plan: list[dict], base_port: Any, env: dict | None, host: str) -> list[dict]:
     """Give each tensor-parallel instance its own HCCL host listener range (HCCL_IF_BASE_PORT and the 15 ports
     after it; docs/field-failures.md row 1) and refuse ranges that overlap.
 
     A range comes from the instance's ``hccl_base_port`` in vllm_instances, else from HCCL_IF_BASE_PORT in
     vllm_env/vllm_extra_env (which gives every instance the same one), else ``base_port + 16 x index``. Instances
-    with tensor parallel 1 create no HCCL communicator and get none.
+    on one NPU (tensor parallel 1) create no HCCL communicator and get none.
     """
-    if _int(tensor_parallel_size, "vllm_tensor_parallel_size") < 2:
+    if all(len(instance["devices"]) < 2 for instance in plan):
         return plan
     base = _int(base_port, "vllm_hccl_base_port")
     forced = (env or {}).get("HCCL_IF_BASE_PORT")

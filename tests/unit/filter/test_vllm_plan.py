@@ -63,23 +63,23 @@ def test_endpoints_add_the_fleet_and_local_urls_and_the_model_name() -> None:
 
 
 def test_tensor_parallel_instances_get_ranges_sixteen_ports_apart_by_default() -> None:
-    plan = vllm_hccl_ports(vllm_instance_plan(2, 4, ALL, 8000), 4, 60000, {}, "atlas-01")
+    plan = vllm_hccl_ports(vllm_instance_plan(2, 4, ALL, 8000), 60000, {}, "atlas-01")
     assert [(i["name"], i["hccl_base_port"]) for i in plan] == [("vllm-0", 60000), ("vllm-1", 60016)]
 
 
 def test_single_npu_instances_listen_for_nothing() -> None:
     plan = vllm_instance_plan(8, 1, ALL, 8000)
-    assert vllm_hccl_ports(plan, 1, 60000, {"HCCL_IF_BASE_PORT": "60000"}, "atlas-01") == plan
+    assert vllm_hccl_ports(plan, 60000, {"HCCL_IF_BASE_PORT": "60000"}, "atlas-01") == plan
 
 
 def test_one_tensor_parallel_instance_may_take_the_range_the_environment_names() -> None:
-    plan = vllm_hccl_ports(vllm_instance_plan(1, 8, ALL, 8000), 8, 60000, {"HCCL_IF_BASE_PORT": "55000"}, "atlas-01")
+    plan = vllm_hccl_ports(vllm_instance_plan(1, 8, ALL, 8000), 60000, {"HCCL_IF_BASE_PORT": "55000"}, "atlas-01")
     assert plan[0]["hccl_base_port"] == 55000
 
 
 def test_one_range_forced_on_two_instances_is_refused_naming_node_instances_and_port() -> None:
     with pytest.raises(AnsibleFilterError) as caught:
-        vllm_hccl_ports(vllm_instance_plan(2, 4, ALL, 8000), 4, 60000, {"HCCL_IF_BASE_PORT": 61000}, "atlas-01")
+        vllm_hccl_ports(vllm_instance_plan(2, 4, ALL, 8000), 60000, {"HCCL_IF_BASE_PORT": 61000}, "atlas-01")
     message = caught.value.message
     assert message.startswith("atlas-01: vllm-0 and vllm-1 would both listen for HCCL on port 61000 "
                               "(vllm-0: 61000-61015 from HCCL_IF_BASE_PORT; vllm-1: 61000-61015 from HCCL_IF_BASE_PORT)")
@@ -91,12 +91,12 @@ def test_pinned_ranges_closer_than_sixteen_ports_are_refused_at_the_first_shared
     with pytest.raises(AnsibleFilterError, match=r"atlas-02: a and b would both listen for HCCL on port 50010 "
                                                  r"\(a: 50000-50015 from vllm_instances hccl_base_port of a; "
                                                  r"b: 50010-50025 from vllm_instances hccl_base_port of b\)"):
-        vllm_hccl_ports(vllm_instance_plan(instances, 2, ALL, 8000), 2, 60000, {}, "atlas-02")
+        vllm_hccl_ports(vllm_instance_plan(instances, 2, ALL, 8000), 60000, {}, "atlas-02")
 
 
 def test_pinned_ranges_sixteen_apart_and_allocated_ones_around_them() -> None:
     instances = [{"name": "a", "hccl_base_port": 50000}, {"name": "b", "hccl_base_port": 50016}]
-    plan = vllm_hccl_ports(vllm_instance_plan(instances, 2, ALL, 8000), 2, 60000, {}, "atlas-02")
+    plan = vllm_hccl_ports(vllm_instance_plan(instances, 2, ALL, 8000), 60000, {}, "atlas-02")
     assert [i["hccl_base_port"] for i in plan] == [50000, 50016]
 
 
@@ -104,4 +104,4 @@ def test_pinned_ranges_sixteen_apart_and_allocated_ones_around_them() -> None:
 def test_a_range_outside_what_hccl_takes_is_refused(base: int) -> None:
     with pytest.raises(AnsibleFilterError, match=f"vllm-0 would listen for HCCL from port {base} "
                                                  r"\(vllm_hccl_base_port\); HCCL takes 1024 to 65520"):
-        vllm_hccl_ports(vllm_instance_plan(1, 2, ALL, 8000), 2, base, {}, "atlas-01")
+        vllm_hccl_ports(vllm_instance_plan(1, 2, ALL, 8000), base, {}, "atlas-01")
