@@ -112,13 +112,17 @@ def serving_settings_errors(settings: dict[str, Any], host: str) -> list[str]:
     if errors:
         # The plan below needs sound numbers; report the type errors first.
         return errors
-    npu_count = settings.get("vllm_npu_count", 8)
+
+    def setting(variable: str) -> Any:
+        # What the node will run with: the inventory's value, else the default the role's spec states.
+        return settings[variable] if variable in settings else options[variable].get("default")
+
     try:
-        plan = vllm_instance_plan(settings.get("vllm_instances", 1), settings.get("vllm_tensor_parallel_size", 1),
-                                  list(range(npu_count)), settings.get("vllm_port", 8000))
-        env = {**(settings.get("vllm_env") or {}), **(settings.get("vllm_extra_env") or {})}
-        vllm_hccl_ports(plan, settings.get("vllm_hccl_base_port", 60000), env, host)
-        vllm_serve_argv({"model_path": "model", "extra_args": settings.get("vllm_extra_args", [])})
+        plan = vllm_instance_plan(setting("vllm_instances"), setting("vllm_tensor_parallel_size"),
+                                  list(range(setting("vllm_npu_count"))), setting("vllm_port"))
+        env = {**(setting("vllm_env") or {}), **(setting("vllm_extra_env") or {})}
+        vllm_hccl_ports(plan, setting("vllm_hccl_base_port"), env, host)
+        vllm_serve_argv({"model_path": "model", "extra_args": setting("vllm_extra_args")})
     except AnsibleFilterError as exc:
         errors.append(exc.message if exc.message.startswith(f"{host}: ") else f"{host}: {exc.message}")
     return errors
