@@ -23,6 +23,7 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.atlas.vllm.plugins.filter.ascend_version import ascend_version_ge
+from ansible_collections.atlas.vllm.plugins.module_utils.cann_driver import driver_version
 from ansible_collections.atlas.vllm.plugins.module_utils.npu_smi import parse_board
 
 PASS = "PASS"
@@ -34,7 +35,6 @@ _SEVERITY = {PASS: 0, WARNING: 1, CRITICAL: 2}
 CONTROL_DEVICES = ("davinci_manager", "devmm_svm", "hisi_hdc")
 # "'hccn_tool -i 3 -link -g' failed with rc=1: " in front of the tool's own output.
 _ERROR_OUTPUT_RE = re.compile(r"^'[^']*' failed with rc=-?\d+: ")
-_VERSION_INFO_RE = re.compile(r"^\s*Version\s*=\s*(\S+)\s*$", re.MULTILINE)
 
 
 def check(name: str, status: str, detail: str, action: str = "", device: int | None = None) -> dict[str, Any]:
@@ -101,10 +101,7 @@ def npu_device_labels(npu: Any) -> dict[int, str]:
 
 def parse_version_info(text: str | None) -> str | None:
     """The ``Version=`` value of the driver's version.info."""
-    if not text:
-        return None
-    match = _VERSION_INFO_RE.search(text)
-    return match.group(1) if match else None
+    return driver_version(text)
 
 
 def parse_docker_top_pids(text: str | None) -> list[int]:

@@ -25,7 +25,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _raw:
-  description: One dictionary, for example C({"vllm_max_model_len": 16384, "vllm_dtype": "bfloat16", ...}).
+  description: 'One dictionary, for example C({"vllm_max_model_len": 16384, "vllm_dtype": "bfloat16", ...}).'
   type: list
   elements: dict
 """

@@ -61,7 +61,7 @@ def fleet() -> Iterator[None]:
 
 def test_npu_smi_info_has_the_910b_table(fleet: None) -> None:
     table = parse_npu_smi_info(in_node(SERVER, "npu-smi", "info").stdout)
-    assert table.version_line == version_line("24.1.0.3")
+    assert table.version_line == version_line("25.2.0")
     assert [chip.npu for chip in table.chips] == list(range(8))
     assert {(chip.name, chip.health, chip.hbm_total) for chip in table.chips} == {("910B3", "OK", 65536)}
     assert all(3200 <= chip.hbm_used <= 3500 for chip in table.chips), "an idle 64 GB card holds about 3.2-3.5 GB"
@@ -385,8 +385,22 @@ def test_driver_version(fault: Callable[..., None]) -> None:
     board = in_node(FAULTY, "npu-smi", "info", "-t", "board", "-i", "0").stdout
     assert "Software Version               : 23.0.5" in board
     clear()
-    assert parse_npu_smi_info(in_node(FAULTY, "npu-smi", "info").stdout).version_line == version_line("24.1.0.3")
-    assert "Version=24.1.0.3" in lines(in_node(FAULTY, "cat", "/usr/local/Ascend/driver/version.info").stdout)
+    assert parse_npu_smi_info(in_node(FAULTY, "npu-smi", "info").stdout).version_line == version_line("25.2.0")
+    assert "Version=25.2.0" in lines(in_node(FAULTY, "cat", "/usr/local/Ascend/driver/version.info").stdout)
+
+
+def test_the_image_records_its_cann_and_fails_on_a_driver_too_old_for_it(fault: Callable[..., None]) -> None:
+    arch = in_node(FAULTY, "uname", "-m").stdout.strip()
+    record = in_node(FAULTY, "docker", "run", "--rm", "--network=none", "--entrypoint=cat", IMAGE,
+                     f"/usr/local/Ascend/ascend-toolkit/latest/{arch}-linux/ascend_toolkit_install.info").stdout
+    assert lines(record) == ["package_name=Ascend-cann-toolkit", "version=8.3.RC1",
+                             "innerversion=V100R001C23SPC001B235"]
+    fault("driver-version", value="24.1.0.3")
+    code, output = serve_once([0])
+    assert code == 1, output
+    assert ("RuntimeError: NPU initialization failed: CANN 8.3.RC1 does not run on the Ascend driver 24.1.0.3 "
+            "(/usr/local/Ascend/driver/version.info); it needs driver 25.0 or newer") in output
+    assert "Engine core initialization failed. See root cause above." in output
 
 
 def test_link_down(fault: Callable[..., None]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import platform
 import subprocess
 import tarfile
 import threading
@@ -18,7 +19,16 @@ from pathlib import Path
 SIM_PACKAGE = Path(__file__).resolve().parent / "vllm_sim"
 SIM_DEST = "vllm-workspace/vllm_sim"
 # Bumped when the layer's layout (not the sources) changes, so cached layers are rebuilt.
-LAYOUT_VERSION = "1"
+LAYOUT_VERSION = "2"
+
+# The CANN toolkit's own record of its release, where the real image keeps it (vllm-ascend #1696 shows the file;
+# v0.11.0rc1 builds on CANN 8.3.RC1, whose inner version vllm-ascend #4148 shows). The simulator reads it back.
+TOOLKIT_DIR = f"usr/local/Ascend/ascend-toolkit/latest/{platform.machine()}-linux"
+TOOLKIT_INFO = (
+    "package_name=Ascend-cann-toolkit\n"
+    "version=8.3.RC1\n"
+    "innerversion=V100R001C23SPC001B235\n"
+)
 
 LAUNCHER = """#!/usr/bin/python3
 # vLLM 0.11.0 command-line entry point (simulated engine of the atlas-vllm sandbox).
@@ -39,6 +49,7 @@ def sim_sources(package: Path = SIM_PACKAGE) -> list[Path]:
 def sources_hash(package: Path = SIM_PACKAGE) -> str:
     digest = hashlib.sha256(f"layout={LAYOUT_VERSION}\n".encode())
     digest.update(LAUNCHER.encode())
+    digest.update(f"{TOOLKIT_DIR}\n{TOOLKIT_INFO}".encode())
     for path in sim_sources(package):
         digest.update(str(path.relative_to(package)).encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
@@ -54,9 +65,14 @@ def _entry(name: str, kind: bytes, mode: int, size: int = 0) -> tarfile.TarInfo:
 
 
 def write_sim_layer(out: Path, package: Path = SIM_PACKAGE) -> Path:
-    """Tar of /usr/local/bin/vllm, /vllm-workspace/vllm_sim and the /workspace working directory."""
+    """Tar of /usr/local/bin/vllm, /vllm-workspace/vllm_sim, the CANN toolkit record and the /workspace directory."""
     dirs = ["usr", "usr/local", "usr/local/bin", "vllm-workspace", "workspace"]
-    files: list[tuple[str, bytes, int]] = [("usr/local/bin/vllm", LAUNCHER.encode(), 0o755)]
+    files: list[tuple[str, bytes, int]] = [
+        ("usr/local/bin/vllm", LAUNCHER.encode(), 0o755),
+        (f"{TOOLKIT_DIR}/ascend_toolkit_install.info", TOOLKIT_INFO.encode(), 0o644),
+    ]
+    parts = TOOLKIT_DIR.split("/")
+    dirs += ["/".join(parts[: i + 1]) for i in range(2, len(parts))]
     for path in sim_sources(package):
         rel = path.relative_to(package)
         for parent in reversed(rel.parents[:-1]):

@@ -78,8 +78,10 @@ PROFILES: dict[str, Profile] = {
         npu_name=None,
         chips_per_npu=1,
         hbm_total_mb=65536,
-        npu_smi_version="24.1.0.3",
-        driver_version="24.1.0.3",
+        # The oldest driver seen running the v0.11.0rc1 image (vllm-ascend #4148); sample A's own header reads
+        # 24.1.0.3, which a driver-version fault reproduces.
+        npu_smi_version="25.2.0",
+        driver_version="25.2.0",
         firmware_version="7.5.0.3.220",
         driver_innerversion="V100R001C19SPC003B220",
         chips=_a2_chips(

@@ -25,6 +25,8 @@ def test_filters_are_registered():
         "ascend_version_ge",
         "ascend_version_lt",
         "ascend_version_sort",
+        "cann_driver_verdict",
+        "image_oldest_driver",
     }
 
 

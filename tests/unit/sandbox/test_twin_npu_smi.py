@@ -48,8 +48,13 @@ def hold_registration(twin: th.Twin, pid: int, devices: list[int], mb: int, name
 # ---------------------------------------------------------------------------------------------------------------
 
 
+def sample_a_node() -> dict[str, Any]:
+    """The default profile on the driver sample A was taken on (the profile itself runs 25.2.0)."""
+    return th.state.apply_fault(node(), "driver-version", value="24.1.0.3")
+
+
 def test_sample_a_910b3_idle(tmp_path: Path) -> None:
-    twin = th.Twin(tmp_path, node())
+    twin = th.Twin(tmp_path, sample_a_node())
     th.assert_segments(twin.out("npu-smi", "info"), th.segments(th.fixture("npu_smi_info_910b3_idle.txt")))
 
 
@@ -250,7 +255,7 @@ def test_driver_version(tmp_path: Path) -> None:
 
 
 def test_version_without_fault(tmp_path: Path) -> None:
-    assert th.Twin(tmp_path, node()).out("npu-smi", "-v") == "npu-smi version: 24.1.0.3\n"
+    assert th.Twin(tmp_path, node()).out("npu-smi", "-v") == "npu-smi version: 25.2.0\n"
 
 
 def test_topo(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ def build(profile: str = "910b3-64g", index: int = 1, load: float | None = None)
 @pytest.mark.parametrize(
     ("profile", "count", "name", "hbm", "version", "npus"),
     [
-        ("910b3-64g", 8, "910B3", 65536, "24.1.0.3", 8),
+        ("910b3-64g", 8, "910B3", 65536, "25.2.0", 8),
         ("910b4-32g", 8, "910B4", 32768, "25.0.rc1.1", 8),
         ("a3", 16, "Ascend910", 65536, "25.2.0", 8),
     ],

@@ -6,6 +6,7 @@ import json
 import socket
 import struct
 import time
+from pathlib import Path
 
 import pytest
 from vllm_sim_support import Sim, free_port
@@ -250,3 +251,38 @@ def test_the_range_is_released_when_the_engine_exits(sim: Sim, server_factory) -
     first.wait_ready()
     first.stop()
     server_factory("-tp", "2").wait_ready()
+
+
+def _toolkit_and_driver(sim: Sim, cann: str, driver: str) -> None:
+    """The image's toolkit record and a driver directory whose version.info says `driver` (lib64 is the fake)."""
+    toolkit = sim.root / "toolkit"
+    toolkit.mkdir(exist_ok=True)
+    (toolkit / "ascend_toolkit_install.info").write_text(
+        f"package_name=Ascend-cann-toolkit\nversion={cann}\ninnerversion=V100R001C23SPC001B235\n", encoding="utf-8")
+    driver_dir = sim.root / "driver"
+    driver_dir.mkdir(exist_ok=True)
+    lib64 = driver_dir / "lib64"
+    if not lib64.exists():
+        lib64.symlink_to(Path(sim.env()["VLLM_SIM_DRIVER_DIR"]))
+    (driver_dir / "version.info").write_text(f"Version={driver}\nascendhal_version=7.35.23\n", encoding="utf-8")
+    sim.extra_env.update(VLLM_SIM_TOOLKIT_DIR=str(toolkit), VLLM_SIM_DRIVER_DIR=str(lib64))
+
+
+def test_a_driver_older_than_the_images_cann_fails_when_the_npus_open(sim: Sim) -> None:
+    _toolkit_and_driver(sim, "8.3.RC1", "24.1.0.3")
+    rc, _, err = serve(sim)
+    assert rc == 1
+    assert ("RuntimeError: NPU initialization failed: CANN 8.3.RC1 does not run on the Ascend driver 24.1.0.3 "
+            f"({sim.root / 'driver' / 'version.info'}); it needs driver 25.0 or newer") in err
+    assert "worker_v1.py\", line 178, in _init_device" in err
+    assert err.rstrip().endswith("Engine core initialization failed. See root cause above. Failed core proc(s): {}")
+    assert not sim.registrations()
+
+
+@pytest.mark.parametrize("driver", ["25.0.rc1.1", "25.2.0", "25.3.rc1.b061"])
+def test_drivers_the_images_cann_runs_on_start(sim: Sim, server_factory, driver: str) -> None:
+    _toolkit_and_driver(sim, "8.3.RC1", driver)
+    server = server_factory()
+    server.wait_ready()
+    assert "init engine (profile, create kv cache, warmup model) took" in server.stdout
+    assert "NPU initialization failed" not in server.stdout + server.stderr

@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Any
 
-from vllm_sim import VLLM_VERSION, config_checks, driver, hccl, loader, logs, modelinfo, ranks, tracebacks
+from vllm_sim import VLLM_VERSION, cann, config_checks, driver, hccl, loader, logs, modelinfo, ranks, tracebacks
 from vllm_sim.config_checks import Failure
 from vllm_sim.driver import DeviceError, DriverState
 from vllm_sim.engine import Engine
@@ -186,6 +186,9 @@ def _start_engine(
     tp = args.tensor_parallel_size
     world = tp * args.pipeline_parallel_size
     pid = os.getpid()
+    failure = cann.check_driver()
+    if failure:
+        return _engine_failure(failure)
     try:
         runtime = driver.runtime_devices(state, env)
     except DeviceError as exc:
