@@ -167,8 +167,8 @@ def test_connection_refused_while_loading_then_healthy(sim: Sim, server_factory)
     assert [record["devices"] for record in registrations] == [[0], [1]]
     assert len({record["pid"] for record in registrations}) == 2
     assert {record["name"] for record in registrations} == {"VLLMWorker_TP"}
-    # ~90 % of the free HBM (65536 - 3400 MB) on each device.
-    assert {record["hbm_mb_per_device"] for record in registrations} == {int(0.9 * (65536 - 3400))}
+    # v0.11.0rc1's budget: 90 % of the total HBM less what the device held before (3400 MB in this fixture).
+    assert {record["hbm_mb_per_device"] for record in registrations} == {int(0.9 * 65536 - 3400)}
 
 
 def test_slow_load_fault_overrides_load_time(sim: Sim, server_factory) -> None:
@@ -286,3 +286,14 @@ def test_drivers_the_images_cann_runs_on_start(sim: Sim, server_factory, driver:
     server.wait_ready()
     assert "init engine (profile, create kv cache, warmup model) took" in server.stdout
     assert "NPU initialization failed" not in server.stdout + server.stderr
+
+
+def test_hbm_held_by_another_process_comes_off_the_budget_not_the_free_memory(sim: Sim) -> None:
+    # 40000 MB held elsewhere on NPU 0: the 7B model's ~15.8 GB of weights still fit in the ~22 GB free, but
+    # v0.11.0rc1's budget, 0.9 x 65536 - 43400 MB, leaves nothing for the cache blocks.
+    sim.state["devices"][0]["hbm_used_mb"] = 3400 + 40000
+    rc, _, err = serve(sim)
+    assert rc == 1
+    assert "torch.OutOfMemoryError" not in err
+    assert ("ValueError: No available memory for the cache blocks. Try increasing `gpu_memory_utilization` when "
+            "initializing the engine.") in err

@@ -80,7 +80,9 @@ def plan_memory(
     free_mb = tightest.hbm_free_mb
     if free_mb < weights_mb + 512:
         return None, Failure(LOAD_MODEL + TO_DEVICE, _oom(devices.index(tightest), tightest, weights_mb, free_mb))
-    budget_mb = int(util * free_mb)
+    # vllm-ascend v0.11.0rc1 NPUWorker.determine_available_memory: total x gpu_memory_utilization minus the peak,
+    # and the peak counts every allocation that is not the engine's (the driver's share, other processes).
+    budget_mb = int(min(util * d.hbm_total_mb - d.hbm_used_mb for d in devices))
     kv_mb = budget_mb - weights_mb - activation_mb
     if kv_mb <= 0:
         return None, Failure(
