@@ -46,6 +46,7 @@ FLAGS: tuple[Flag, ...] = (
     Flag("limit_mm_per_prompt", "--limit-mm-per-prompt", JSON, "vllm_limit_mm_per_prompt"),
     Flag("async_scheduling", "--async-scheduling", SWITCH, "vllm_async_scheduling"),
     Flag("trust_remote_code", "--trust-remote-code", SWITCH, "vllm_trust_remote_code"),
+    Flag("enforce_eager", "--enforce-eager", SWITCH, "vllm_enforce_eager"),
     Flag("enable_prefix_caching", "--enable-prefix-caching", NEGATABLE, "vllm_enable_prefix_caching"),
 )
 

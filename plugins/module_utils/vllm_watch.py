@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ansible_collections.atlas.vllm.plugins.module_utils.locale_env import C_LOCALE
+from ansible_collections.atlas.vllm.plugins.module_utils.vllm_causes import recognise
 from ansible_collections.atlas.vllm.plugins.module_utils.vllm_containers import (
     baseline_of,
     judge_container,
@@ -36,6 +37,9 @@ from ansible_collections.atlas.vllm.plugins.module_utils.vllm_probe import (
     models_state,
     parse_chat_response,
 )
+
+# Log lines read after a crash to recognise its cause (docs/field-failures.md); the report shows fewer.
+CAUSE_WINDOW = 400
 
 
 class Watch:
@@ -161,7 +165,11 @@ class Watch:
         crashed, reason = judge_container(container, baseline)
         if crashed:
             logs = self.log_tail(name)
-            result["container"]["logs_tail"] = logs
+            shown = logs[-self.params["log_lines"]:] if self.params["log_lines"] > 0 else []
+            known = recognise(logs)
+            result["container"].update(logs_tail=shown, cause=known)
+            if known:
+                reason += f"; cause: {known['cause']}; {known['action']}"
             result.update(state=FAILED, ready=False, detail=f"container {name} {reason}")
         return crashed, baseline
 
@@ -174,9 +182,9 @@ class Watch:
         return int(codes[-1]) if rc == 0 and codes else None
 
     def log_tail(self, name: str) -> list[str]:
-        lines = self.params["log_lines"]
-        if lines <= 0:
-            return []
+        # The root cause comes well before the end of a crash's output (two tracebacks follow it): read enough
+        # to recognise it, show only the last log_lines.
+        lines = max(self.params["log_lines"], CAUSE_WINDOW)
         rc, out, err = self.run_docker(["logs", "--timestamps", "--tail", str(lines), name])
         if rc != 0:
             return [f"(docker logs failed: {(err or out).strip()})"]
@@ -219,6 +227,7 @@ def container_result(container: dict[str, Any], baseline: dict[str, Any]) -> dic
         "restart_policy": container["restart_policy"],
         "baseline": dict(baseline),
         "logs_tail": [],
+        "cause": None,
     }
 
 

@@ -186,6 +186,7 @@ instances:
         restart_policy: {description: C(HostConfig.RestartPolicy.Name)., type: str}
         baseline: {description: The restart count and start time this look was compared with., type: dict}
         logs_tail: {description: Last O(log_lines) log lines; only after a crash., type: list, elements: str}
+        cause: {description: "Known cause found in the log after a crash: name, cause, action; else null.", type: dict}
     probe:
       description: Result of O(probe); null when not asked or not every instance was ready.
       type: dict

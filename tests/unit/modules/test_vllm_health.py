@@ -272,7 +272,10 @@ def test_container_exit_fails_fast_with_exit_code_and_logs(capsys, servers, dock
     container = result["instances"][0]["container"]
     assert container["status"] == "exited" and container["exit_code"] == 1
     assert len(container["logs_tail"]) == 7
-    assert ["logs", "--timestamps", "--tail", "20", "vllm-0"] in docker.calls()
+    # ACL stream synchronize failures have no known cause: none is claimed.
+    assert container["cause"] is None
+    # Enough of the log is read to find a root cause printed before the tracebacks; log_lines of it are shown.
+    assert ["logs", "--timestamps", "--tail", "400", "vllm-0"] in docker.calls()
 
 
 def test_api_key_in_the_crash_logs_is_masked(capsys, servers, docker):

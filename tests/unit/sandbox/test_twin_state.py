@@ -211,6 +211,7 @@ def test_fault_kinds() -> None:
         "weights-corrupt",
         "container-crash",
         "slow-load",
+        "graph-capture",
     }
 
 

@@ -297,3 +297,35 @@ def test_hbm_held_by_another_process_comes_off_the_budget_not_the_free_memory(si
     assert "torch.OutOfMemoryError" not in err
     assert ("ValueError: No available memory for the cache blocks. Try increasing `gpu_memory_utilization` when "
             "initializing the engine.") in err
+
+
+def test_graph_capture_logs_the_thinned_sizes_and_finishes(sim: Sim, server_factory) -> None:
+    server = server_factory()
+    server.wait_ready()
+    # 28 layers, one NPU: vllm-ascend keeps floor((1800 - 29) / 29) = 61 of vLLM's 67 default sizes.
+    line = next(line for line in server.stdout.splitlines() if "Starting to capture ACL graphs for cases: [" in line)
+    cases = json.loads(line.split("for cases: ")[1].split(", mode:")[0])
+    assert len(cases) == 61 and cases[0] == 512 and cases[-1] == 1
+    assert line.endswith("mode: PIECEWISE, uniform_decode: False")
+    assert "Graph capturing finished in" in server.stdout
+
+
+def test_graph_capture_running_out_of_streams_fails_as_vllm_ascend_reports_it(sim: Sim) -> None:
+    sim.state["faults"] = [{"kind": "graph-capture", "device": None, "value": None}]
+    rc, out, err = serve(sim)
+    assert rc == 1
+    assert "ACLgraph sizes capture fail: RuntimeError:" in out + err
+    assert ("ACLgraph has insufficient available streams to capture the configured number of sizes. Please verify "
+            "both the availability of adequate streams and the appropriateness of the configured size count.") in err
+    assert "[SqCqManage]Alloc sq cq fail, stream_id=1984, retCode=0x7020023." in err
+    assert "RuntimeError: capture_begin:build/CMakeFiles/torch_npu.dir/compiler_depend.ts:214 NPU function error" in err
+    assert err.rstrip().endswith("Engine core initialization failed. See root cause above. Failed core proc(s): {}")
+    assert not sim.registrations()
+
+
+def test_enforce_eager_serves_without_capturing(sim: Sim, server_factory) -> None:
+    sim.state["faults"] = [{"kind": "graph-capture", "device": None, "value": None}]
+    server = server_factory("--enforce-eager")
+    server.wait_ready()
+    assert "Starting to capture ACL graphs" not in server.stdout
+    assert "enforce_eager=True" in server.stdout

@@ -15,7 +15,19 @@ import threading
 import time
 from typing import Any
 
-from vllm_sim import VLLM_VERSION, cann, config_checks, driver, hccl, loader, logs, modelinfo, ranks, tracebacks
+from vllm_sim import (
+    VLLM_VERSION,
+    cann,
+    capture,
+    config_checks,
+    driver,
+    hccl,
+    loader,
+    logs,
+    modelinfo,
+    ranks,
+    tracebacks,
+)
 from vllm_sim.config_checks import Failure
 from vllm_sim.driver import DeviceError, DriverState
 from vllm_sim.engine import Engine
@@ -248,6 +260,10 @@ def _start_engine(
         ep,
     )
     time.sleep(profile_time * 0.5)
+    streams_short, _ = _node_fault_value(state, "graph-capture")
+    failure = capture.capture(args, info.num_layers, seqs, streams_short, pid, ep)
+    if failure:
+        return _engine_failure(failure)
     try:
         registration = ranks.start(state.module, chosen, plan.budget_mb, PROCESS_NAME)
     except ValueError as exc:

@@ -34,10 +34,11 @@ NODE_FAULTS = (
     "weights-corrupt",
     "container-crash",
     "slow-load",
+    "graph-capture",
 )
 FAULT_KINDS = DEVICE_FAULTS + NODE_FAULTS
 # Faults whose value is meaningless; a value given for them is rejected so typos surface early.
-_VALUELESS = ("device-missing", "link-down", "no-ip")
+_VALUELESS = ("device-missing", "link-down", "no-ip", "graph-capture")
 
 # Error codes shown by `npu-smi info -t health` for an unhealthy chip. No real unhealthy sample exists; Warning's
 # code/information follow the public fixture quoted in the reference, the others are plausible Ascend-style codes.
