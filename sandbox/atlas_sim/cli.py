@@ -42,11 +42,12 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a command inside the lab netns with .venv/bin on PATH")
     run.add_argument("argv", nargs=argparse.REMAINDER)
-    fault = sub.add_parser("fault", help="inject a fault into a node, not a gateway (KIND 'clear' removes them all)")
+    fault = sub.add_parser("fault", help="inject a fault into a node, not a gateway, or into the lab's services "
+                                         "(NODE 'lab': registry-down); KIND 'clear' removes them all")
     fault.add_argument("node")
     fault.add_argument("kind", help="npu-unhealthy, hbm-busy, device-missing, driver-version, link-down, net-health, "
                                     "no-ip, image-missing, weights-missing, weights-corrupt, container-crash, "
-                                    "slow-load, or clear")
+                                    "slow-load, graph-capture, registry-down (lab), or clear")
     fault.add_argument("--device", help="NPU logic id (the N of /dev/davinciN)")
     fault.add_argument("--value", help="health level, MB, version, Fault|Init, or seconds, by kind")
 
@@ -100,6 +101,9 @@ def _dispatch(args: argparse.Namespace, progress: Progress) -> int:
     if args.command == "run":
         return _run_in_lab(_strip_dashes(args.argv))
     if args.command == "fault":
+        if args.node == faults.LAB:
+            progress(faults.lab_fault(args.kind))
+            return 0
         if is_gateway(args.node):
             raise SimError(f"{args.node} is a gateway: it has no NPUs, driver, image or weights to break; "
                            "faults apply to nodes (atlas-01 ...)")

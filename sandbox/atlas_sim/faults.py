@@ -11,12 +11,15 @@ import ipaddress
 import json
 import subprocess
 
-from . import host, net, weights
+from . import host, labsvc, net, weights
 from .image.build import REPO_TAGS
 from .proc import SimError
 from .twin import state as twin_state
 
 STASH = "/var/lib/atlas-sim/stash"
+# `atlas-sim fault lab KIND`: faults of the site's services rather than of one node.
+LAB = "lab"
+LAB_FAULTS = ("registry-down",)
 # Flips bytes of the first shard of every model in the cache, keeping the original aside for `clear`.
 CORRUPT_SCRIPT = r"""
 import pathlib, shutil, sys
@@ -102,3 +105,14 @@ def clear(name: str, image_archive_loader) -> None:
                      f"{STASH}/corrupt", weights.NODE_CACHE_ROOT])
     if "image-missing" in kinds:
         image_archive_loader(name)
+
+
+def lab_fault(kind: str) -> str:
+    """registry-down hangs the first lab registry (its mirror keeps serving); clear resumes it."""
+    if kind not in (*LAB_FAULTS, "clear"):
+        raise SimError(f"unknown lab fault kind {kind}; kinds: {', '.join(LAB_FAULTS)}, clear")
+    labsvc.set_registry_down(kind == "registry-down")
+    if kind == "clear":
+        return f"lab: registry {labsvc.REGISTRY} answers again"
+    return (f"lab: registry {labsvc.REGISTRY} hangs (connections accepted, never answered); "
+            f"{labsvc.REGISTRY_MIRROR} serves")

@@ -84,7 +84,8 @@ def up(spec: FleetSpec, progress: Progress) -> dict:
     net.create_lab()
     labsvc.start_registry()
     labsvc.start_mirror()
-    progress(f"lab registry on {labsvc.REGISTRY}, model mirror on {labsvc.MIRROR_URL}")
+    progress(f"lab registry on {labsvc.REGISTRY} (read-only mirror of it on {labsvc.REGISTRY_MIRROR}), "
+             f"model mirror on {labsvc.MIRROR_URL}")
     model_files = weights.node_files() if spec.weights else {}
     hosts_file = _hosts_file(every)
     pubkey = paths.ssh_key().with_suffix(".pub").read_text()

@@ -1,8 +1,10 @@
-"""Services of the lab network: an image registry (Debian's docker-registry) and a model mirror.
+"""Services of the lab network: an image registry (Debian's docker-registry), a read-only second registry serving
+the same images (a site's registry mirror) and a model mirror.
 
-Both run inside the lab netns on 10.231.0.1, as an operator's own registry mirror and model mirror
+All run inside the lab netns on 10.231.0.1, as an operator's own registry mirror and model mirror
 would, started detached with their pids recorded; stop() signals only a recorded pid whose command
-line is the one started here (never a process found by name).
+line is the one started here (never a process found by name). `registry-down` stops (SIGSTOP) the first
+registry: connections are still accepted by the kernel but never answered, as with a registry that hangs.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from . import net, paths
 from .proc import SimError
 
 REGISTRY_PORT = 5000
+REGISTRY_MIRROR_PORT = 5001
 MIRROR_PORT = 8090
 REGISTRY = f"{net.LAB_MGMT_IP}:{REGISTRY_PORT}"
+REGISTRY_MIRROR = f"{net.LAB_MGMT_IP}:{REGISTRY_MIRROR_PORT}"
 MIRROR_URL = f"http://{net.LAB_MGMT_IP}:{MIRROR_PORT}"
 
 REGISTRY_CONFIG = """\
@@ -31,6 +35,9 @@ storage:
     rootdirectory: {root}
   delete:
     enabled: true
+  maintenance:
+    readonly:
+      enabled: {readonly}
 http:
   addr: {addr}
 """
@@ -75,11 +82,33 @@ def _wait_port(name: str, port: int, proc: subprocess.Popen, timeout: float = 15
 
 
 def start_registry() -> int:
+    """The registry images are pushed to, and the read-only mirror of it on the next port."""
     registry_storage().mkdir(parents=True, exist_ok=True)
-    config = _svc_dir() / "registry.yml"
-    config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(REGISTRY_CONFIG.format(root=registry_storage(), addr=REGISTRY))
-    return _start("registry", ["docker-registry", "serve", str(config)], REGISTRY_PORT)
+    pid = 0
+    for name, addr, port, readonly in (("registry", REGISTRY, REGISTRY_PORT, "false"),
+                                       ("registry-mirror", REGISTRY_MIRROR, REGISTRY_MIRROR_PORT, "true")):
+        config = _svc_dir() / f"{name}.yml"
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(REGISTRY_CONFIG.format(root=registry_storage(), addr=addr, readonly=readonly))
+        started = _start(name, ["docker-registry", "serve", str(config)], port)
+        pid = pid or started
+    return pid
+
+
+def _recorded(name: str, marker: str) -> int | None:
+    try:
+        pid = int((_svc_dir() / f"{name}.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if _ours(pid, marker) else None
+
+
+def set_registry_down(down: bool) -> None:
+    """Hang (SIGSTOP) or resume (SIGCONT) the first lab registry; the mirror keeps serving."""
+    pid = _recorded("registry", str(_svc_dir() / "registry.yml"))
+    if pid is None:
+        raise SimError("the lab registry is not running (is the fleet up?)")
+    os.kill(pid, signal.SIGSTOP if down else signal.SIGCONT)
 
 
 def start_mirror() -> int:
@@ -100,14 +129,14 @@ def _ours(pid: int, marker: str) -> bool:
 
 def stop_all() -> None:
     svc = _svc_dir()
-    markers = {"registry": str(svc / "registry.yml"), "mirror": str(models_root())}
+    markers = {"registry": str(svc / "registry.yml"), "registry-mirror": str(svc / "registry-mirror.yml"),
+               "mirror": str(models_root())}
     for name, marker in markers.items():
-        try:
-            pid = int((svc / f"{name}.pid").read_text().strip())
-        except (OSError, ValueError):
-            continue
         # nsenter execs the service, so the recorded pid is the service itself.
-        if _ours(pid, marker):
+        pid = _recorded(name, marker)
+        if pid is not None:
+            # A registry left stopped by registry-down must run again to act on SIGTERM.
+            os.kill(pid, signal.SIGCONT)
             os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + 5
             while time.monotonic() < deadline and _ours(pid, marker):

@@ -38,7 +38,7 @@ DOCKER_DAEMON = """\
   "ip6tables": false,
   "storage-driver": "overlay2",
   "dns": ["127.0.0.1"],
-  "insecure-registries": ["10.231.0.1:5000"]
+  "insecure-registries": ["10.231.0.1:5000", "10.231.0.1:5001"]
 }
 """
 
