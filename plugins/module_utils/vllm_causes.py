@@ -53,10 +53,25 @@ CAUSES: tuple[Cause, ...] = (
 )
 
 
-def recognise(lines: list[str]) -> dict[str, str] | None:
-    """``{name, cause, action}`` of the first known cause found in the log lines, or None."""
+# The floor vllm-ascend's docs give the container's /dev/shm (PRs #3519, #3645), as the role enforces it.
+SHM_FLOOR = 1024 ** 3
+_ENGINE_DIED = re.compile(r"Engine core proc EngineCore_DP0 died unexpectedly")
+_PYTHON_ERROR = re.compile(r"Traceback \(most recent call last\)|\b\w+(?:Error|Exception): ")
+
+
+def recognise(lines: list[str], shm_size: int | None = None) -> dict[str, str] | None:
+    """``{name, cause, action}`` of the first known cause found in the log lines, or None.
+
+    An engine core that died without a Python error of its own while the container's /dev/shm is below the floor
+    is the shared-memory failure of vllm-ascend #3513 (it core-dumps; no message names the cause).
+    """
     text = "\n".join(lines)
     for row in CAUSES:
         if row.pattern.search(text):
             return {"name": row.name, "cause": row.cause, "action": row.action}
+    if shm_size is not None and shm_size < SHM_FLOOR and _ENGINE_DIED.search(text) and not _PYTHON_ERROR.search(text):
+        return {"name": "shm_small",
+                "cause": f"the engine core died without an error of its own and /dev/shm is {shm_size // 1024 ** 2} MB",
+                "action": "start the container with a larger /dev/shm (vllm_shm_size, at least 1g); Docker's "
+                          "default of 64 MB gives out under concurrent image requests"}
     return None

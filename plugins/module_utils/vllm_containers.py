@@ -22,11 +22,15 @@ _ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _LOG_TS_RE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)? ?(.*)$")
 
 
+# Docker's /dev/shm size for a container started without --shm-size.
+DOCKER_DEFAULT_SHM = 64 * 1024 * 1024
+
+
 def parse_inspect(text: str) -> dict[str, Any]:
     """The state of one container from ``docker inspect`` (or ``podman inspect``) JSON.
 
     Returns ``{name, status, running, restarting, exit_code, oom_killed, error, started_at, finished_at,
-    restart_count, restart_policy}``; ValueError when the text holds no container.
+    restart_count, restart_policy, shm_size}``; ValueError when the text holds no container.
     """
     try:
         data = json.loads(text or "null")
@@ -37,7 +41,8 @@ def parse_inspect(text: str) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get("State"), dict):
         raise ValueError("docker inspect printed no container state")
     state = data["State"]
-    policy = (data.get("HostConfig") or {}).get("RestartPolicy") or {}
+    host_config = data.get("HostConfig") or {}
+    policy = host_config.get("RestartPolicy") or {}
     return {
         "name": (data.get("Name") or "").lstrip("/") or None,
         "status": state.get("Status"),
@@ -50,6 +55,8 @@ def parse_inspect(text: str) -> dict[str, Any]:
         "finished_at": state.get("FinishedAt"),
         "restart_count": int(data.get("RestartCount") or 0),
         "restart_policy": policy.get("Name") or None,
+        # Bytes of the container's /dev/shm; docker reports 0 (its 64 MB default) when none was asked for.
+        "shm_size": int(host_config.get("ShmSize") or 0) or DOCKER_DEFAULT_SHM,
     }
 
 

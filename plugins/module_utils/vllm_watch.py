@@ -166,7 +166,7 @@ class Watch:
         if crashed:
             logs = self.log_tail(name)
             shown = logs[-self.params["log_lines"]:] if self.params["log_lines"] > 0 else []
-            known = recognise(logs)
+            known = recognise(logs, container.get("shm_size"))
             result["container"].update(logs_tail=shown, cause=known)
             if known:
                 reason += f"; cause: {known['cause']}; {known['action']}"
@@ -225,6 +225,7 @@ def container_result(container: dict[str, Any], baseline: dict[str, Any]) -> dic
         "started_at": container["started_at"],
         "oom_killed": container["oom_killed"],
         "restart_policy": container["restart_policy"],
+        "shm_size": container.get("shm_size"),
         "baseline": dict(baseline),
         "logs_tail": [],
         "cause": None,

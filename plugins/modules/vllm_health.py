@@ -184,6 +184,7 @@ instances:
         started_at: {description: C(State.StartedAt)., type: str}
         oom_killed: {description: C(State.OOMKilled)., type: bool}
         restart_policy: {description: C(HostConfig.RestartPolicy.Name)., type: str}
+        shm_size: {description: "Bytes of its /dev/shm (C(HostConfig.ShmSize); Docker's 64 MB when unset).", type: int}
         baseline: {description: The restart count and start time this look was compared with., type: dict}
         logs_tail: {description: Last O(log_lines) log lines; only after a crash., type: list, elements: str}
         cause: {description: "Known cause found in the log after a crash: name, cause, action; else null.", type: dict}

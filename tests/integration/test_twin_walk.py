@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -212,6 +213,45 @@ def test_multimodal_chat_with_a_data_uri_image(served: dict, tmp_path: Path) -> 
     usage = completion["usage"]
     assert usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
     assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+
+
+# Posts the same chat request from many threads at once and prints each answer's status (0: no answer).
+CONCURRENT_POSTS = r"""
+import sys, threading, urllib.request
+url, body, count = sys.argv[1], open(sys.argv[2], "rb").read(), int(sys.argv[3])
+codes = []
+def post():
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    try:
+        codes.append(urllib.request.urlopen(request, timeout=30).status)
+    except Exception:
+        codes.append(0)
+threads = [threading.Thread(target=post) for _ in range(count)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(" ".join(map(str, codes)))
+"""
+
+
+def test_concurrent_images_on_dockers_default_dev_shm_kill_the_engine(fleet: None, tmp_path: Path) -> None:
+    # docs/field-failures.md row 2: the seed's docker run has no --shm-size, so /dev/shm is Docker's 64 MB; thirty
+    # 1024x1024 images at once hold ~90 MB of decoded pixels there.
+    node = "atlas-02"
+    in_node(node, *seed_docker_run("vllm-shm", [0]))
+    try:
+        wait_healthy(node)
+        request = tmp_path / "chat.json"
+        request.write_text(multimodal_chat_body(png_bytes(1024, 1024)))
+        posted = in_lab(sys.executable, "-c", CONCURRENT_POSTS, f"http://{NODE_IP[node]}:8000/v1/chat/completions",
+                        str(request), "30", check=False)
+        assert "0" in posted.stdout.split(), posted.stdout + posted.stderr
+        assert in_node(node, "timeout", "30", "docker", "wait", "vllm-shm").stdout.strip() == "1"
+        logs = in_node(node, "docker", "logs", "vllm-shm")
+        assert "Engine core proc EngineCore_DP0 died unexpectedly, shutting down client." in logs.stdout + logs.stderr
+        assert in_node(node, "docker", "inspect", "--format", "{{.HostConfig.ShmSize}}", "vllm-shm").stdout.strip() \
+            in ("0", "67108864")
+    finally:
+        in_node(node, "docker", "rm", "-f", "vllm-shm", check=False)
 
 
 def test_npu_smi_shows_the_workers_and_their_hbm(served: dict) -> None:

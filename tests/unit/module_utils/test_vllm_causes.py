@@ -45,3 +45,19 @@ def test_each_known_failure_is_named_with_its_action(lines: list[str], name: str
 def test_an_unknown_failure_claims_no_cause() -> None:
     assert recognise(["RuntimeError: ACL stream synchronize failed, error code:507053"]) is None
     assert recognise([]) is None
+
+
+# vLLM 0.11.0's API server when its engine core process dies (core_client.py); a core dump prints nothing else.
+ENGINE_DIED = ["(APIServer pid=1) ERROR 10-14 13:42:23 [core_client.py:564] Engine core proc EngineCore_DP0 died "
+               "unexpectedly, shutting down client."]
+
+
+def test_an_engine_that_died_silently_on_a_small_dev_shm_is_the_shared_memory_failure() -> None:
+    found = recognise(ENGINE_DIED, 64 * 1024 * 1024)
+    assert found is not None and found["name"] == "shm_small"
+    assert "/dev/shm is 64 MB" in found["cause"] and "vllm_shm_size" in found["action"]
+    # With the documented 1g, or with a Python error of the engine's own, /dev/shm is not the cause.
+    assert recognise(ENGINE_DIED, 1024 ** 3) is None
+    assert recognise(["RuntimeError: ACL stream synchronize failed, error code:507053", *ENGINE_DIED],
+                     64 * 1024 * 1024) is None
+    assert recognise(ENGINE_DIED) is None

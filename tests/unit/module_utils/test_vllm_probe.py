@@ -215,8 +215,13 @@ def test_parse_inspect_running():
         "name": "vllm-qwen-0", "status": "running", "running": True, "restarting": False, "exit_code": 0,
         "oom_killed": False, "error": None, "started_at": "2026-11-29T21:59:01.123456789Z",
         "finished_at": "0001-01-01T00:00:00Z", "restart_count": 0, "restart_policy": "always",
+        "shm_size": 1073741824,
     }
     assert vc.judge_container(container, vc.baseline_of(container)) == (False, "is running")
+    # Without --shm-size docker reports 0 and gives the container its 64 MB default.
+    unset = inspect_record("c")
+    unset[0]["HostConfig"]["ShmSize"] = 0
+    assert vc.parse_inspect(json.dumps(unset))["shm_size"] == 64 * 1024 * 1024
 
 
 @pytest.mark.parametrize("body", ["[]", "", "{}", "[{}]"])

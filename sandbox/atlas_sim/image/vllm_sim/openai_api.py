@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-from vllm_sim import media, textgen
+from vllm_sim import media, shm, textgen
 from vllm_sim.engine import Engine
 
 
@@ -173,6 +173,7 @@ def prepare_chat(ctx: ServeContext, body: dict[str, Any]) -> Prepared:
             raise ApiError(str(exc)) from exc
         except media.FetchFailed as exc:
             raise http_error(500, str(exc)) from exc
+    shm.hold_images(images)
     prompt_tokens += sum(textgen.image_tokens(w, h) for _, w, h in images)
     max_tokens = _max_tokens(ctx, body, prompt_tokens, "messages")
     tokens, reason = textgen.generate(

@@ -26,6 +26,7 @@ from vllm_sim import (
     logs,
     modelinfo,
     ranks,
+    shm,
     tracebacks,
 )
 from vllm_sim.config_checks import Failure
@@ -74,6 +75,13 @@ def _crash_after(seconds: float, started: float) -> None:
         os._exit(1)
 
     threading.Thread(target=_crash, daemon=True).start()
+
+
+def _engine_died() -> None:
+    """The engine core killed by a signal (no Python error of its own): only the API server's side is printed."""
+    logs.error("core_client.py:564", "Engine core proc EngineCore_DP0 died unexpectedly, shutting down client.")
+    logs.uvicorn("Shutting down")
+    os._exit(1)
 
 
 def _print_crash() -> None:
@@ -139,6 +147,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, state: Driver
     if args.enable_auto_tool_choice and not args.tool_call_parser:
         return _api_failure(Failure([], "TypeError: Error: --enable-auto-tool-choice requires --tool-call-parser"))
 
+    shm.install(_engine_died)
     crash, crash_value = _node_fault_value(state, "container-crash")
     if crash:
         _crash_after(float(crash_value) if crash_value not in (None, "") else 5.0, started)
