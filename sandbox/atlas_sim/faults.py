@@ -75,7 +75,7 @@ def inject(name: str, kind: str, device: str | None, value: str | None) -> str:
     elif kind == "image-missing":
         # Every name the image goes by on the node: the loaded quay.io tags and any pulled from a mirror.
         listed = _node(name, ["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]).stdout.split()
-        tags = sorted({*REPO_TAGS, *(tag for tag in listed if tag.split(":")[0].endswith("ascend/vllm-ascend"))})
+        tags = sorted({*REPO_TAGS, *(tag for tag in listed if tag.rsplit(":", 1)[0].endswith("ascend/vllm-ascend"))})
         _node(name, ["docker", "image", "rm", "--force", *tags], check=False)
     elif kind == "weights-missing":
         _node(name, ["mkdir", "-p", f"{STASH}/weights"])
