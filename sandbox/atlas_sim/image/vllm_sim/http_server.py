@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from vllm_sim import VLLM_VERSION, logs, metrics, openai_api, textgen
+from vllm_sim import VLLM_VERSION, logs, metrics, openai_api, shm, textgen
 from vllm_sim.openai_api import ApiError, ServeContext
 
 # vLLM 0.11.0's routes as its launcher lists them at start-up (path, methods); the start-up log prints this
@@ -208,10 +208,13 @@ class Handler(BaseHTTPRequestHandler):
         except ApiError as err:
             self._error(err)
             return
-        if prep.stream:
-            self._stream(ctx, prep)
-        else:
-            self._json(200, openai_api.full_response(ctx, prep))
+        try:
+            if prep.stream:
+                self._stream(ctx, prep)
+            else:
+                self._json(200, openai_api.full_response(ctx, prep))
+        finally:
+            shm.release(prep.shm_bytes)
 
     def _stream(self, ctx: ServeContext, prep: openai_api.Prepared) -> None:
         self.send_response_only(200)

@@ -54,6 +54,8 @@ class Prepared:
     stream: bool
     include_usage: bool
     request_id: str
+    # Decoded image bytes held in /dev/shm until the request is answered (vllm_sim/shm.py).
+    shm_bytes: int = 0
 
 
 def list_models(ctx: ServeContext) -> dict[str, Any]:
@@ -173,17 +175,23 @@ def prepare_chat(ctx: ServeContext, body: dict[str, Any]) -> Prepared:
             raise ApiError(str(exc)) from exc
         except media.FetchFailed as exc:
             raise http_error(500, str(exc)) from exc
-    shm.hold_images(images)
-    prompt_tokens += sum(textgen.image_tokens(w, h) for _, w, h in images)
-    max_tokens = _max_tokens(ctx, body, prompt_tokens, "messages")
-    tokens, reason = textgen.generate(
-        textgen.answer_text(images, question, image_data),
-        max_tokens,
-        bool(body.get("ignore_eos")),
-        int(body.get("min_tokens") or 0),
-    )
-    stream, usage = _stream_opts(body)
-    return Prepared("chat", model, prompt_tokens, tokens, reason, stream, usage, f"chatcmpl-{random_uuid()}")
+    # Held from here until the request is answered (the HTTP handler releases it); a refusal below gives it back.
+    held = shm.image_bytes(images)
+    shm.hold(held)
+    try:
+        prompt_tokens += sum(textgen.image_tokens(w, h) for _, w, h in images)
+        max_tokens = _max_tokens(ctx, body, prompt_tokens, "messages")
+        tokens, reason = textgen.generate(
+            textgen.answer_text(images, question, image_data),
+            max_tokens,
+            bool(body.get("ignore_eos")),
+            int(body.get("min_tokens") or 0),
+        )
+        stream, usage = _stream_opts(body)
+    except BaseException:
+        shm.release(held)
+        raise
+    return Prepared("chat", model, prompt_tokens, tokens, reason, stream, usage, f"chatcmpl-{random_uuid()}", held)
 
 
 def prepare_completion(ctx: ServeContext, body: dict[str, Any]) -> Prepared:

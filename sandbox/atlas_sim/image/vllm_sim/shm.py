@@ -2,9 +2,9 @@
 
 Sources (docs/field-failures.md, row 2): vllm-ascend #3513 and PR #3519: with Docker's default 64 MB /dev/shm the
 EngineCore process may core-dump when the load is high; the API server then reports only that the engine core died.
-No source gives the load at which 64 MB gives out. The simulator's assumption, documented there: each image request
-keeps its decoded pixels (width x height x 3 bytes) in /dev/shm for HOLD_SECONDS after it arrives, and the engine
-dies when what is held would not fit.
+No source gives the load at which 64 MB gives out. The simulator's assumption, documented there: each image
+request keeps its decoded pixels (width x height x 3 bytes) in /dev/shm while it is in flight, and the engine dies
+when what is held would not fit.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import os
 import threading
 from collections.abc import Callable
 
-HOLD_SECONDS = 1.0
 # Tests point this at a directory standing in for /dev/shm; containers never set it.
 SHM_DIR_ENV = "VLLM_SIM_SHM_DIR"
 
@@ -28,7 +27,7 @@ def capacity_bytes() -> int:
 
 
 class Ledger:
-    """Bytes held in shared memory by the requests in flight; `on_full` runs once when a hold does not fit."""
+    """Bytes held in shared memory by the requests in flight; `on_full` runs when a hold does not fit."""
 
     def __init__(self, capacity: int, on_full: Callable[[], None]) -> None:
         self.capacity = capacity
@@ -36,7 +35,7 @@ class Ledger:
         self.held = 0
         self._lock = threading.Lock()
 
-    def hold(self, nbytes: int, seconds: float = HOLD_SECONDS) -> None:
+    def hold(self, nbytes: int) -> None:
         if nbytes <= 0 or self.capacity <= 0:
             return
         with self._lock:
@@ -44,12 +43,10 @@ class Ledger:
             full = self.held > self.capacity
         if full:
             self.on_full()
-            return
-        timer = threading.Timer(seconds, self._release, (nbytes,))
-        timer.daemon = True
-        timer.start()
 
-    def _release(self, nbytes: int) -> None:
+    def release(self, nbytes: int) -> None:
+        if nbytes <= 0 or self.capacity <= 0:
+            return
         with self._lock:
             self.held -= nbytes
 
@@ -67,6 +64,11 @@ def install(on_full: Callable[[], None]) -> Ledger:
     return _LEDGER
 
 
-def hold_images(sizes: list[tuple[str, int, int]]) -> None:
+def hold(nbytes: int) -> None:
     if _LEDGER is not None:
-        _LEDGER.hold(image_bytes(sizes))
+        _LEDGER.hold(nbytes)
+
+
+def release(nbytes: int) -> None:
+    if _LEDGER is not None:
+        _LEDGER.release(nbytes)
