@@ -152,7 +152,36 @@ def vllm_endpoints(plan: list[dict], address: str, served_model_name: str) -> li
             for instance in plan]
 
 
+def _port_ranges(text: str) -> list[tuple[int, int]]:
+    ranges = []
+    for part in str(text or "").replace("\n", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        first, _, last = part.partition("-")
+        try:
+            ranges.append((int(first), int(last or first)))
+        except ValueError as exc:
+            raise AnsibleFilterError(f"vllm_reserved_ports: {part!r} is not a port or a port range") from exc
+    return ranges
+
+
+def vllm_reserved_ports(plan: list[dict], current: Any = "") -> str:
+    """``net.ipv4.ip_local_reserved_ports`` holding what it holds now plus each planned HCCL range, written as
+    the kernel prints it back (ascending, adjacent ranges merged), so an unchanged plan is an unchanged value."""
+    ranges = _port_ranges(current) + [(item["hccl_base_port"], item["hccl_base_port"] + HCCL_PORTS - 1)
+                                      for item in plan if "hccl_base_port" in item]
+    merged: list[list[int]] = []
+    for first, last in sorted(ranges):
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], last)
+        else:
+            merged.append([first, last])
+    return ",".join(str(first) if first == last else f"{first}-{last}" for first, last in merged)
+
+
 class FilterModule:
     def filters(self) -> dict:
         return {"vllm_instance_plan": vllm_instance_plan, "vllm_hccl_ports": vllm_hccl_ports,
+                "vllm_reserved_ports": vllm_reserved_ports,
                 "vllm_endpoints": vllm_endpoints}

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 from ansible.errors import AnsibleFilterError
-from ansible_collections.atlas.vllm.plugins.filter.vllm_plan import vllm_hccl_ports, vllm_instance_plan
+from ansible_collections.atlas.vllm.plugins.filter.vllm_plan import (
+    vllm_hccl_ports,
+    vllm_instance_plan,
+    vllm_reserved_ports,
+)
 
 ALL = list(range(8))
 
@@ -105,3 +109,22 @@ def test_a_range_outside_what_hccl_takes_is_refused(base: int) -> None:
     with pytest.raises(AnsibleFilterError, match=f"vllm-0 would listen for HCCL from port {base} "
                                                  r"\(vllm_hccl_base_port\); HCCL takes 1024 to 65520"):
         vllm_hccl_ports(vllm_instance_plan(1, 2, ALL, 8000), base, {}, "atlas-01")
+
+
+def test_reserved_ports_add_each_hccl_range_as_the_kernel_prints_them() -> None:
+    plan = [{"name": "vllm-0", "devices": [0, 1], "hccl_base_port": 60000},
+            {"name": "vllm-1", "devices": [2, 3], "hccl_base_port": 60016},
+            {"name": "vllm-2", "devices": [4]}]
+    # Adjacent ranges merge, as the kernel reads the value back: an unchanged plan leaves the value unchanged.
+    assert vllm_reserved_ports(plan, "") == "60000-60031"
+    assert vllm_reserved_ports(plan, "60000-60031\n") == "60000-60031"
+    # A site's own reservations are kept and ordered with ours.
+    assert vllm_reserved_ports(plan, "8080,9148-9150\n") == "8080,9148-9150,60000-60031"
+    assert vllm_reserved_ports([{"name": "vllm-0", "devices": [0, 1], "hccl_base_port": 61000}],
+                               "60000-60031") == "60000-60031,61000-61015"
+    assert vllm_reserved_ports([{"name": "vllm-0", "devices": [0]}], "") == ""
+
+
+def test_reserved_ports_refuse_what_is_not_a_port_list() -> None:
+    with pytest.raises(AnsibleFilterError, match="'80a' is not a port or a port range"):
+        vllm_reserved_ports([], "80a")
