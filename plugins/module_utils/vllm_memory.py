@@ -54,12 +54,15 @@ def _chips_per_npu(devices: list[dict[str, Any]]) -> int:
     return max(chips.values(), default=1)
 
 
-def holders_by_device(devices: list[dict[str, Any]], processes: list[dict[str, Any]]) -> dict[int, list[str]]:
-    """Logic id -> "pid N (name) M MB" of each process npu-smi lists on it."""
+def holders_by_device(devices: list[dict[str, Any]], processes: list[dict[str, Any]],
+                      ours: set[int] | None = None) -> dict[int, list[str]]:
+    """Logic id -> "pid N (name) M MB" of each process npu-smi lists on it, leaving out ours."""
     per_npu = _chips_per_npu(devices)
     logic = {(int(d["npu_id"]), int(d.get("chip_id") or 0)): _logic_id(d, per_npu) for d in devices}
     holders: dict[int, list[str]] = {}
     for process in processes:
+        if int(process["pid"]) in (ours or set()):
+            continue
         key = (int(process["npu_id"]), int(process.get("chip_id") or 0))
         device = logic.get(key, key[0] * per_npu + key[1])
         holders.setdefault(device, []).append(
@@ -67,11 +70,25 @@ def holders_by_device(devices: list[dict[str, Any]], processes: list[dict[str, A
     return holders
 
 
-def hbm_by_device(devices: list[dict[str, Any]]) -> dict[int, tuple[int, int]]:
-    """Logic id -> (total MB, used MB) from npu_smi_info's devices; chips without HBM figures are left out."""
+def hbm_by_device(devices: list[dict[str, Any]], processes: list[dict[str, Any]] | None = None,
+                  ours: set[int] | None = None) -> dict[int, tuple[int, int]]:
+    """Logic id -> (total MB, used MB) from npu_smi_info's devices; chips without HBM figures are left out.
+
+    HBM of processes in ``ours`` (host pids of our own serving containers) counts as free: those containers are
+    replaced or stopped before an instance starts on their NPUs."""
     per_npu = _chips_per_npu(devices)
+    logic = {(int(d["npu_id"]), int(d.get("chip_id") or 0)): _logic_id(d, per_npu) for d in devices}
+    freed: dict[int, int] = {}
+    for process in processes or []:
+        if int(process["pid"]) in (ours or set()):
+            key = (int(process["npu_id"]), int(process.get("chip_id") or 0))
+            device = logic.get(key, key[0] * per_npu + key[1])
+            freed[device] = freed.get(device, 0) + int(process.get("memory_mb") or 0)
     return {
-        _logic_id(device, per_npu): (int(device["hbm_total_mb"]), int(device["hbm_used_mb"]))
+        _logic_id(device, per_npu): (
+            int(device["hbm_total_mb"]),
+            max(int(device["hbm_used_mb"]) - freed.get(_logic_id(device, per_npu), 0), 0),
+        )
         for device in devices
         if device.get("hbm_total_mb") is not None and device.get("hbm_used_mb") is not None
     }

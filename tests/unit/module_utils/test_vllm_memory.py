@@ -79,3 +79,17 @@ def test_bad_inputs_are_named():
         vllm_hbm_budget([], npu(), QWEN25_VL_7B, WEIGHTS_7B, "high", 16384)
     with pytest.raises(AnsibleFilterError, match="expects the plan"):
         vllm_hbm_budget({}, npu(), QWEN25_VL_7B, WEIGHTS_7B, 0.9, 16384)
+
+
+def test_hbm_of_our_own_containers_counts_as_free():
+    # One TP8 instance becoming two TP4: vllm-1 is new, and its NPUs are held by vllm-0's old workers (pids 500-507),
+    # which the rolling change stops first.
+    ours = [{"npu_id": n, "chip_id": 0, "pid": 500 + n, "name": "VLLMWorker_TP", "memory_mb": 55000} for n in range(8)]
+    held = npu({n: IDLE_MB + 55000 for n in range(8)}, ours)
+    plan = [{"name": "vllm-0", "devices": [0, 1, 2, 3]}, {"name": "vllm-1", "devices": [4, 5, 6, 7]}]
+    assert vllm_hbm_budget(plan, held, QWEN25_VL_7B, WEIGHTS_7B, 0.9, 16384, ["vllm-0"],
+                           [500 + n for n in range(8)])["problems"] == []
+    # Without knowing them as ours, the same HBM is someone else's.
+    refused = vllm_hbm_budget(plan, held, QWEN25_VL_7B, WEIGHTS_7B, 0.9, 16384, ["vllm-0"])
+    assert [p["device"] for p in refused["problems"]] == [4, 5, 6, 7]
+    assert "held by pid 504 (VLLMWorker_TP) 55000 MB" in refused["lines"][0]
