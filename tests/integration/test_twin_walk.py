@@ -401,6 +401,50 @@ def test_hbm_busy_makes_vllm_run_out_of_npu_memory(fault: Callable[..., None]) -
     assert "torch.OutOfMemoryError: NPU out of memory. Tried to allocate" in output
 
 
+def test_hbm_held_elsewhere_leaves_no_kv_cache_under_v0110rc1s_budget(fault: Callable[..., None]) -> None:
+    # docs/field-failures.md row 7: 40000 MB taken leaves room for the weights, but 0.9 x 65536 - 43396 MB does not
+    # hold them and a cache as well.
+    fault("hbm-busy", 0, "40000")
+    code, output = serve_once([0])
+    assert code == 1, output
+    assert "torch.OutOfMemoryError" not in output
+    assert ("ValueError: No available memory for the cache blocks. Try increasing `gpu_memory_utilization` when "
+            "initializing the engine.") in output
+
+
+def test_graph_capture_fault_fails_as_vllm_ascend_reports_it_and_enforce_eager_starts(
+        fault: Callable[..., None]) -> None:
+    # docs/field-failures.md row 4.
+    fault("graph-capture")
+    code, output = serve_once([0])
+    assert code == 1, output
+    assert "ACLgraph sizes capture fail: RuntimeError:" in output
+    assert "ACLgraph has insufficient available streams to capture the configured number of sizes." in output
+    assert "retCode=0x7020023." in output
+    node = FAULTY
+    in_node(node, *seed_docker_run("vllm-eager", [0], serve_args=("--enforce-eager",)))
+    try:
+        wait_healthy(node)
+        logs = in_node(node, "docker", "logs", "vllm-eager")
+        assert "Starting to capture ACL graphs" not in logs.stdout + logs.stderr
+    finally:
+        in_node(node, "docker", "rm", "-f", "vllm-eager", check=False)
+
+
+def test_a_registry_that_hangs_and_its_mirror(fleet: None) -> None:
+    # docs/field-failures.md row 5: the lab's first registry stops answering, its read-only mirror keeps serving.
+    name = "ascend/vllm-ascend:v0.11.0rc1"
+    sim("fault", "lab", "registry-down")
+    try:
+        hung = in_node(FAULTY, "timeout", "5", "docker", "pull", f"10.231.0.1:5000/{name}", check=False)
+        assert hung.returncode == 124, hung.stdout + hung.stderr
+        assert in_node(FAULTY, "docker", "pull", f"10.231.0.1:5001/{name}").returncode == 0
+    finally:
+        sim("fault", "lab", "clear")
+        in_node(FAULTY, "docker", "image", "rm", f"10.231.0.1:5001/{name}", check=False)
+    assert in_node(FAULTY, "timeout", "30", "docker", "pull", f"10.231.0.1:5000/{name}").returncode == 0
+
+
 def test_device_missing(fault: Callable[..., None]) -> None:
     fault("device-missing", 3)
     assert in_node(FAULTY, "test", "-e", "/dev/davinci3", check=False).returncode == 1
