@@ -21,7 +21,18 @@ from xml.sax.saxutils import escape, quoteattr
 from ansible.errors import AnsibleFilterError
 
 SEVERITY = {"PASS": 0, "WARNING": 1, "CRITICAL": 2}
-_SECRET_KEY = re.compile(r"(api_?key|token|password|secret|authorization)", re.IGNORECASE)
+# A key that is a secret's name, whole or as its last part (vllm_api_key, hf_token, X-Api-Key), not one that only
+# contains such a word (prompt_tokens, total_tokens are counts).
+_SECRET_KEY = re.compile(r"(^|[_.-])(api[_-]?key|token|password|passwd|secret|authorization|credentials?)$",
+                         re.IGNORECASE)
+# Inside values: user info in a URL, NAME=VALUE where NAME is a secret's name, and bearer tokens.
+_URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/\s@:]+(:[^/\s@]*)?@", re.IGNORECASE)
+_SECRET_ASSIGNMENT = re.compile(
+    r"(?P<name>\b[\w.-]*(?:api[_-]?key|token|password|passwd|secret|authorization|credentials?))"
+    r"(?P<sep>\s*[=:]\s*['\"]?)(?P<value>[^\s,;'\"}\]]+)", re.IGNORECASE)
+_BEARER = re.compile(r"\b(Bearer)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
+# A command line's --api-key VALUE (or --api-key=VALUE).
+_SECRET_FLAG = re.compile(r"(--[\w-]*(?:api-key|token|password|secret))(\s+|=)(?!<redacted>)(\S+)", re.IGNORECASE)
 REDACTED = "<redacted>"
 # The stage a gateway records its fleet endpoint under (playbooks/verify.yml).
 ENDPOINT_STAGE = "endpoint"
@@ -29,12 +40,23 @@ ENDPOINT_STAGE = "endpoint"
 TLS_STAGE = "tls"
 
 
+def redact_text(text: str) -> str:
+    """A string with URL user info, secret NAME=VALUE pairs and bearer tokens replaced by <redacted>."""
+    text = _URL_USERINFO.sub(lambda m: f"{m.group('scheme')}{REDACTED}@", text)
+    text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    text = _SECRET_FLAG.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    return _SECRET_ASSIGNMENT.sub(lambda m: f"{m.group('name')}{m.group('sep')}{REDACTED}", text)
+
+
 def redact(value: Any) -> Any:
-    """Drop every value whose key names a secret, at any depth: no report may carry one."""
+    """Drop every value whose key names a secret and scrub secrets out of strings, at any depth: no record or
+    report may carry one."""
     if isinstance(value, dict):
         return {key: (REDACTED if _SECRET_KEY.search(str(key)) else redact(item)) for key, item in value.items()}
     if isinstance(value, list):
         return [redact(item) for item in value]
+    if isinstance(value, str):
+        return redact_text(value)
     return value
 
 
@@ -203,4 +225,4 @@ def fleet_report_junit(report: dict[str, Any], drift: dict[str, int] | None = No
 class FilterModule:
     def filters(self) -> dict:
         return {"fleet_report": fleet_report, "fleet_report_markdown": fleet_report_markdown,
-                "fleet_report_junit": fleet_report_junit}
+                "fleet_report_junit": fleet_report_junit, "fleet_redact": redact}

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+import pytest
 from ansible_collections.atlas.vllm.plugins.filter.fleet_report import (
     fleet_report,
     fleet_report_junit,
     fleet_report_markdown,
+    redact,
 )
 
 GENERATED = "2026-11-29T22:00:00Z"
@@ -112,3 +114,23 @@ def test_an_expired_endpoint_certificate_fails_its_junit_case() -> None:
 def test_without_gateways_the_report_says_clients_use_the_instances() -> None:
     report = fleet_report([], "2026-12-03T10:01:00Z")
     assert "clients use the instance endpoints" in fleet_report_markdown(report)
+
+
+def test_redaction_matches_secret_names_not_words_that_contain_them() -> None:
+    record = {"vllm_api_key": "sk-1", "HF_TOKEN": "hf_abc", "X-Api-Key": "k", "password": "p", "usage": {
+        "prompt_tokens": 81, "total_tokens": 97, "completion_tokens": 16}, "max_tokens": 16}
+    assert redact(record) == {"vllm_api_key": "<redacted>", "HF_TOKEN": "<redacted>", "X-Api-Key": "<redacted>",
+                              "password": "<redacted>", "usage": {"prompt_tokens": 81, "total_tokens": 97,
+                                                                   "completion_tokens": 16}, "max_tokens": 16}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("http://mirror:s3cret@10.231.0.1:8090/Qwen/x", "http://<redacted>@10.231.0.1:8090/Qwen/x"),
+    ("https://user@mirror.example/models", "https://<redacted>@mirror.example/models"),
+    ("VLLM_API_KEY=sk-abc123 HCCL_IF_BASE_PORT=60000", "VLLM_API_KEY=<redacted> HCCL_IF_BASE_PORT=60000"),
+    ("--api-key sk-1 and api_key: 'sk-2'", "--api-key <redacted> and api_key: '<redacted>'"),
+    ("Authorization: Bearer eyJhbGciOi.x-y", "Authorization: <redacted> <redacted>"),
+    ("served 'qwen2.5-vl', max_model_len 16384", "served 'qwen2.5-vl', max_model_len 16384"),
+])
+def test_secrets_inside_values_are_scrubbed(text: str, expected: str) -> None:
+    assert redact({"detail": text})["detail"] == expected
