@@ -234,14 +234,14 @@ print(" ".join(map(str, codes)))
 
 
 def test_concurrent_images_on_dockers_default_dev_shm_kill_the_engine(fleet: None, tmp_path: Path) -> None:
-    # docs/field-failures.md row 2: the seed's docker run has no --shm-size, so /dev/shm is Docker's 64 MB; thirty
-    # 1024x1024 images at once hold ~90 MB of decoded pixels there.
+    # docs/field-failures.md row 2: the seed's docker run has no --shm-size, so /dev/shm is Docker's 64 MB. Each
+    # 2048x2048 image holds 12 MB of decoded pixels there until answered: any six of thirty in flight are too many.
     node = "atlas-02"
     in_node(node, *seed_docker_run("vllm-shm", [0]))
     try:
         wait_healthy(node)
         request = tmp_path / "chat.json"
-        request.write_text(multimodal_chat_body(png_bytes(1024, 1024)))
+        request.write_text(multimodal_chat_body(png_bytes(2048, 2048)))
         posted = in_lab(sys.executable, "-c", CONCURRENT_POSTS, f"http://{NODE_IP[node]}:8000/v1/chat/completions",
                         str(request), "30", check=False)
         assert "0" in posted.stdout.split(), posted.stdout + posted.stderr
