@@ -24,7 +24,7 @@ from typing import Any
 from ansible.errors import AnsibleFilterError
 from ansible_collections.atlas.vllm.plugins.filter.ascend_version import ascend_version_ge
 from ansible_collections.atlas.vllm.plugins.module_utils.cann_driver import driver_version
-from ansible_collections.atlas.vllm.plugins.module_utils.npu_smi import parse_board
+from ansible_collections.atlas.vllm.plugins.module_utils.npu_smi import chips_per_npu, device_logic_id, parse_board
 
 PASS = "PASS"
 WARNING = "WARNING"
@@ -56,20 +56,6 @@ def _require_mapping(value: Any, what: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _chips_per_npu(devices: list[dict[str, Any]]) -> int:
-    """2 on A3 (two chips per NPU id), 1 on A2."""
-    per_npu: dict[Any, int] = {}
-    for device in devices:
-        per_npu[device.get("npu_id")] = per_npu.get(device.get("npu_id"), 0) + 1
-    return max(per_npu.values(), default=1)
-
-
-def _logic_id(device: dict[str, Any], chips_per_npu: int) -> int:
-    if device.get("logic_id") is not None:
-        return int(device["logic_id"])
-    return int(device["npu_id"]) * chips_per_npu + int(device.get("chip_id") or 0)
-
-
 def _address(logic_id: int, chips_per_npu: int, known: dict[int, tuple[int, int]]) -> tuple[int, int]:
     """(npu_id, chip_id) of a logic id; devices absent from npu-smi follow the usual numbering."""
     if logic_id in known:
@@ -87,9 +73,9 @@ def npu_device_labels(npu: Any) -> dict[int, str]:
     if not isinstance(npu, dict):
         return {}
     devices = npu.get("devices") or []
-    chips = _chips_per_npu(devices)
+    chips = chips_per_npu(devices)
     return {
-        _logic_id(device, chips): device_label(device["npu_id"], device.get("chip_id") or 0, chips)
+        device_logic_id(device, chips): device_label(device["npu_id"], device.get("chip_id") or 0, chips)
         for device in devices
     }
 
@@ -209,8 +195,8 @@ def npu_driver_assess(observed: Any, policy: Any) -> dict[str, Any]:
     smi = observed.get("smi") or {}
     npu = (smi.get("ansible_facts") or {}).get("npu") if not smi.get("failed") else None
     devices = list((npu or {}).get("devices") or [])
-    chips = _chips_per_npu(devices)
-    known = {_logic_id(d, chips): (int(d["npu_id"]), int(d.get("chip_id") or 0)) for d in devices}
+    chips = chips_per_npu(devices)
+    known = {device_logic_id(d, chips): (int(d["npu_id"]), int(d.get("chip_id") or 0)) for d in devices}
 
     def name_of(logic_id: int) -> str:
         return device_label(*_address(logic_id, chips, known), chips)
@@ -265,7 +251,7 @@ def npu_driver_assess(observed: Any, policy: Any) -> dict[str, Any]:
 
     unhealthy = []
     for device in devices:
-        logic_id = _logic_id(device, chips)
+        logic_id = device_logic_id(device, chips)
         if device.get("health") in allowed:
             continue
         unhealthy.append(logic_id)
@@ -294,7 +280,7 @@ def _process_checks(observed, npu, devices, chips, planned, min_free, label, nam
                             "; every NPU process counts as foreign",
                             "start the container engine (systemctl start docker) and re-run"))
     owners = _managed_pids(containers)
-    by_npu_chip = {(int(d["npu_id"]), int(d.get("chip_id") or 0)): _logic_id(d, chips) for d in devices}
+    by_npu_chip = {(int(d["npu_id"]), int(d.get("chip_id") or 0)): device_logic_id(d, chips) for d in devices}
     ours_mb: dict[int, int] = {}
     ours_names: dict[int, set[str]] = {}
     foreign_seen = False
@@ -325,7 +311,7 @@ def _process_checks(observed, npu, devices, chips, planned, min_free, label, nam
 
     short = False
     for device in devices:
-        logic_id = _logic_id(device, chips)
+        logic_id = device_logic_id(device, chips)
         used, total = device.get("hbm_used_mb"), device.get("hbm_total_mb")
         if logic_id not in planned:
             continue

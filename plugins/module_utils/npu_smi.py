@@ -311,3 +311,19 @@ def parse_list(text: str) -> dict[str, Any]:
         elif npus:
             npus[-1][name] = _coerce(name, value)
     return {"total_count": total, "npus": npus}
+
+
+def chips_per_npu(devices: list[dict[str, Any]]) -> int:
+    """Chips per NPU id in parsed ``devices``: 2 on A3 (two chips per NPU id), 1 on A2."""
+    per_npu: dict[Any, int] = {}
+    for device in devices:
+        per_npu[device.get("npu_id")] = per_npu.get(device.get("npu_id"), 0) + 1
+    return max(per_npu.values(), default=1)
+
+
+def device_logic_id(device: dict[str, Any], chips: int) -> int:
+    """A parsed device's logic id (the N of /dev/davinciN): ``npu-smi info -m``'s when known, else the usual
+    numbering, NPU id x chips per NPU + chip id."""
+    if device.get("logic_id") is not None:
+        return int(device["logic_id"])
+    return int(device["npu_id"]) * chips + int(device.get("chip_id") or 0)

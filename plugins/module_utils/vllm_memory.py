@@ -13,7 +13,10 @@ KV cache memory``). The check is a lower bound on the need: it never refuses an 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+from ansible_collections.atlas.vllm.plugins.module_utils.npu_smi import chips_per_npu, device_logic_id
 
 MIB = 1 << 20
 # vLLM's --gpu-memory-utilization default.
@@ -41,31 +44,27 @@ def kv_bytes_per_token(config: dict[str, Any], tensor_parallel_size: int) -> int
     return 2 * layers * kv_heads_per_rank * head_dim * _DTYPE_BYTES.get(dtype, 2)
 
 
-def _logic_id(device: dict[str, Any], chips_per_npu: int) -> int:
-    if device.get("logic_id") is not None:
-        return int(device["logic_id"])
-    return int(device["npu_id"]) * chips_per_npu + int(device.get("chip_id") or 0)
+def _process_devices(devices: list[dict[str, Any]]) -> Callable[[dict[str, Any]], int]:
+    """The logic id of the NPU chip an npu-smi process row sits on."""
+    chips = chips_per_npu(devices)
+    logic = {(int(d["npu_id"]), int(d.get("chip_id") or 0)): device_logic_id(d, chips) for d in devices}
 
+    def device_of(process: dict[str, Any]) -> int:
+        key = (int(process["npu_id"]), int(process.get("chip_id") or 0))
+        return logic.get(key, key[0] * chips + key[1])
 
-def _chips_per_npu(devices: list[dict[str, Any]]) -> int:
-    chips: dict[int, int] = {}
-    for device in devices:
-        chips[int(device["npu_id"])] = chips.get(int(device["npu_id"]), 0) + 1
-    return max(chips.values(), default=1)
+    return device_of
 
 
 def holders_by_device(devices: list[dict[str, Any]], processes: list[dict[str, Any]],
                       ours: set[int] | None = None) -> dict[int, list[str]]:
     """Logic id -> "pid N (name) M MB" of each process npu-smi lists on it, leaving out ours."""
-    per_npu = _chips_per_npu(devices)
-    logic = {(int(d["npu_id"]), int(d.get("chip_id") or 0)): _logic_id(d, per_npu) for d in devices}
+    device_of = _process_devices(devices)
     holders: dict[int, list[str]] = {}
     for process in processes:
         if int(process["pid"]) in (ours or set()):
             continue
-        key = (int(process["npu_id"]), int(process.get("chip_id") or 0))
-        device = logic.get(key, key[0] * per_npu + key[1])
-        holders.setdefault(device, []).append(
+        holders.setdefault(device_of(process), []).append(
             f"pid {process['pid']} ({process.get('name') or '?'}) {process.get('memory_mb')} MB")
     return holders
 
@@ -76,22 +75,20 @@ def hbm_by_device(devices: list[dict[str, Any]], processes: list[dict[str, Any]]
 
     HBM of processes in ``ours`` (host pids of our own serving containers) counts as free: those containers are
     replaced or stopped before an instance starts on their NPUs."""
-    per_npu = _chips_per_npu(devices)
-    logic = {(int(d["npu_id"]), int(d.get("chip_id") or 0)): _logic_id(d, per_npu) for d in devices}
+    chips = chips_per_npu(devices)
+    device_of = _process_devices(devices)
     freed: dict[int, int] = {}
     for process in processes or []:
         if int(process["pid"]) in (ours or set()):
-            key = (int(process["npu_id"]), int(process.get("chip_id") or 0))
-            device = logic.get(key, key[0] * per_npu + key[1])
+            device = device_of(process)
             freed[device] = freed.get(device, 0) + int(process.get("memory_mb") or 0)
-    return {
-        _logic_id(device, per_npu): (
-            int(device["hbm_total_mb"]),
-            max(int(device["hbm_used_mb"]) - freed.get(_logic_id(device, per_npu), 0), 0),
-        )
-        for device in devices
-        if device.get("hbm_total_mb") is not None and device.get("hbm_used_mb") is not None
-    }
+    hbm = {}
+    for device in devices:
+        if device.get("hbm_total_mb") is None or device.get("hbm_used_mb") is None:
+            continue
+        logic_id = device_logic_id(device, chips)
+        hbm[logic_id] = (int(device["hbm_total_mb"]), max(int(device["hbm_used_mb"]) - freed.get(logic_id, 0), 0))
+    return hbm
 
 
 def budget_problems(
