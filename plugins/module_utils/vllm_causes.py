@@ -38,6 +38,17 @@ CAUSES: tuple[Cause, ...] = (
         "give each instance its own HCCL_IF_BASE_PORT range (vllm_instances hccl_base_port, 16 ports apart)",
     ),
     Cause(
+        "model_not_local",
+        # With HF_HUB_OFFLINE (the role's default) the hub libraries refuse to look beyond the local caches; the
+        # last one is vLLM's own wording when the lookup failed otherwise.
+        re.compile(r"LocalEntryNotFoundError: Cannot find an appropriate cached snapshot folder"
+                   r"|HFValidationError: Repo id must be in the form"
+                   r"|Cannot find the requested files in the cached path and outgoing traffic has been disabled"
+                   r"|Invalid repository ID or local directory specified"),
+        "the model is not a directory with config.json on the node, and offline settings keep vLLM off the hub",
+        "stage the weights on the node (model_weights role) and point vllm_model_path at that directory",
+    ),
+    Cause(
         "no_kv_cache",
         re.compile(r"No available memory for the cache blocks|KV cache is needed, which is larger than the available "
                    r"KV cache memory"),

@@ -174,6 +174,32 @@ def test_two_tensor_parallel_servers_on_one_host_network_need_their_own_hccl_por
         in_node(node, "docker", "rm", "-f", "vllm-hccl-a", "vllm-hccl-b", check=False)
 
 
+def test_a_hub_id_waits_on_the_hub_unless_offline_settings_stop_it_at_once(fleet: None) -> None:
+    # docs/field-failures.md row 6: no node caches this model, and the lab answers no hub lookup.
+    node, absent = "atlas-02", "Qwen/Qwen2-VL-2B-Instruct"
+    try:
+        in_node(node, *seed_docker_run("vllm-hub", [0], publish=False, model=absent))
+        deadline = time.monotonic() + 30
+        while "non-default args" not in in_node(node, "docker", "logs", "vllm-hub").stdout:
+            assert time.monotonic() < deadline, "the server never logged its arguments"
+            time.sleep(1)
+        time.sleep(10)
+        state = in_node(node, "docker", "inspect", "-f", "{{.State.Status}}", "vllm-hub").stdout.strip()
+        logs = in_node(node, "docker", "logs", "vllm-hub")
+        assert state == "running" and "Traceback" not in logs.stdout + logs.stderr, logs.stdout + logs.stderr
+        assert "Resolved architecture" not in logs.stdout
+    finally:
+        in_node(node, "docker", "rm", "-f", "vllm-hub", check=False)
+    started = time.monotonic()
+    offline = in_node(node, "timeout", "60", *seed_docker_run("vllm-hub", [0], detach=False, publish=False,
+                                                              model=absent, env=("HF_HUB_OFFLINE=1",)), check=False)
+    in_node(node, "docker", "rm", "-f", "vllm-hub", check=False)
+    output = offline.stdout + offline.stderr
+    assert offline.returncode == 1 and time.monotonic() - started < 30, output
+    assert "ValueError: Cannot find the requested files in the cached path and outgoing traffic has been disabled." \
+        in output
+
+
 def test_logs_show_the_startup_lines(served: dict) -> None:
     logs = in_node(SERVER, "docker", "logs", "vllm-ascend")
     full = logs.stdout + logs.stderr
@@ -344,11 +370,11 @@ def ping_from_peer(device: int) -> tuple[str, list[int], tuple[int, int, str]]:
     return parse_ping(in_node(PEER, HCCN_TOOL, "-i", "0", "-ping", "-g", "address", faulty_ip(device)).stdout)
 
 
-def serve_once(devices: list[int]) -> tuple[int, str]:
+def serve_once(devices: list[int], env: tuple[str, ...] = ()) -> tuple[int, str]:
     """The seed's `docker run` in the foreground: its exit code and everything it printed."""
     # A server that does start would hold the foreground for ever; 60 s is far beyond any failure's time.
-    result = in_node(FAULTY, "timeout", "60", *seed_docker_run("vllm-fault", devices, detach=False, publish=False),
-                     check=False)
+    result = in_node(FAULTY, "timeout", "60", *seed_docker_run("vllm-fault", devices, detach=False, publish=False,
+                                                               env=env), check=False)
     # Whatever happened, no container may outlive the test (one that failed to start can be left behind).
     in_node(FAULTY, "docker", "rm", "-f", "vllm-fault", check=False)
     return result.returncode, result.stdout + result.stderr
@@ -537,9 +563,11 @@ def test_image_missing(fault: Callable[..., None]) -> None:
 def test_weights_missing(fault: Callable[..., None]) -> None:
     fault("weights-missing")
     assert in_node(FAULTY, "test", "-e", MODEL_DIR, check=False).returncode == 1
-    code, output = serve_once([0])
+    # Offline, as an air-gapped node must run it: the tutorial's command would otherwise wait on the hub (row 6).
+    code, output = serve_once([0], env=("HF_HUB_OFFLINE=1",))
     assert code == 1, output
-    assert f"Invalid repository ID or local directory specified: '{MODEL}'." in output
+    assert "ValueError: Cannot find the requested files in the cached path and outgoing traffic has been disabled." \
+        in output
     clear()
     node_bash(FAULTY, f"cd {MODEL_DIR} && sha256sum -c --quiet MANIFEST.sha256")
 

@@ -39,7 +39,7 @@ SEED_DEVICES_AND_MOUNTS = [
 
 def seed_docker_run(name: str, devices: list[int], *, detach: bool = True, publish: bool = True,
                     host_network: bool = False, serve_args: tuple[str, ...] = (),
-                    env: tuple[str, ...] = ()) -> list[str]:
+                    env: tuple[str, ...] = (), model: str = MODEL) -> list[str]:
     """The seed's `docker run` of `vllm serve`, detached instead of `-it` and without `--rm` (exit codes matter)."""
     argv = ["docker", "run", "-d" if detach else "--rm", "--name", name]
     for device in devices:
@@ -52,7 +52,7 @@ def seed_docker_run(name: str, devices: list[int], *, detach: bool = True, publi
     for assignment in env:
         argv += ["-e", assignment]
     argv += ["-e", "VLLM_USE_MODELSCOPE=True", "-e", "PYTORCH_NPU_ALLOC_CONF=max_split_size_mb:256", IMAGE,
-             "vllm", "serve", MODEL, "--max_model_len", "16384", *serve_args]
+             "vllm", "serve", model, "--max_model_len", "16384", *serve_args]
     return argv
 
 

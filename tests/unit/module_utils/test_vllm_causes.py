@@ -27,8 +27,20 @@ KV_TOO_SMALL = ["ValueError: To serve at least one request with the models's max
 OOM = ["torch.OutOfMemoryError: NPU out of memory. Tried to allocate 1.02 GiB (NPU 0; 60.96 GiB total capacity; "
        "1.19 GiB already allocated; 1.19 GiB current active; 0.59 GiB free; 1.21 GiB reserved in total by PyTorch)"]
 
+# huggingface_hub's snapshot_download(local_files_only=True) and validate_repo_id; vLLM 0.11 get_config.
+NOT_CACHED = ["huggingface_hub.errors.LocalEntryNotFoundError: Cannot find an appropriate cached snapshot folder for "
+              "the specified revision on the local disk and outgoing traffic has been disabled. To enable repo "
+              "look-ups and downloads online, pass 'local_files_only=False' as input."]
+PATH_GONE = ["huggingface_hub.errors.HFValidationError: Repo id must be in the form 'repo_name' or "
+             "'namespace/repo_name': '/root/.cache/modelscope/hub/models/Qwen/Qwen2___5-VL-7B-Instruct'. Use "
+             "`repo_type` argument if needed."]
+INVALID_REPO = ["  Value error, Invalid repository ID or local directory specified: 'Qwen/Qwen2.5-VL-7B-Instruct'."]
+
 
 @pytest.mark.parametrize(("lines", "name", "words"), [
+    (NOT_CACHED, "model_not_local", "vllm_model_path"),
+    (PATH_GONE, "model_not_local", "model_weights"),
+    (INVALID_REPO, "model_not_local", "vllm_model_path"),
     (GRAPH_CAPTURE, "graph_capture", "vllm_enforce_eager: true"),
     (HCCL_PORT, "hccl_port", "HCCL_IF_BASE_PORT"),
     (NO_CACHE, "no_kv_cache", "vllm_max_model_len"),

@@ -10,8 +10,8 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
-from vllm_sim import modelinfo, tracebacks
-from vllm_sim.modelinfo import ModelInfo, ModelNotFound
+from vllm_sim import logs, modelinfo, tracebacks
+from vllm_sim.modelinfo import HubOfflineMiss, ModelInfo, ModelNotFound
 
 QUANTIZATION_METHODS = [
     "awq",
@@ -61,16 +61,24 @@ def _vllm_config_error(message: str) -> Failure:
     return Failure(tracebacks.VLLM_CONFIG, tracebacks.pydantic_error("VllmConfig", message))
 
 
+def offline_model(args: argparse.Namespace, env: dict[str, str]) -> Failure | None:
+    """EngineArgs.__post_init__ under HF_HUB_OFFLINE: the model becomes a local path or the start stops here."""
+    try:
+        path = modelinfo.offline_model_path(args.model, env, args.download_dir)
+    except HubOfflineMiss as exc:
+        return Failure(tracebacks.OFFLINE_MODEL_PATH, str(exc))
+    logs.info("arg_utils.py:504", f"HF_HUB_OFFLINE is True, replace model_id [{args.model}] to model_path [{path}]")
+    args.model = path
+    return None
+
+
 def resolve(args: argparse.Namespace, env: dict[str, str], weights_missing: bool) -> ModelInfo | Failure:
     if weights_missing:
         return _model_config_error(modelinfo.invalid_repo_message(args.model))
     try:
         path = modelinfo.resolve_model(args.model, env, args.download_dir)
     except ModelNotFound as exc:
-        text = str(exc)
-        if text.startswith("requests.exceptions"):
-            return Failure(tracebacks.MODEL_CONFIG, text)
-        return _model_config_error(text)
+        return _model_config_error(str(exc))
     try:
         return modelinfo.read_model(path)
     except (OSError, ValueError) as exc:

@@ -6,6 +6,12 @@ Repo ids are resolved only from local caches (the lab has no uplink):
   without `models/` and a literal-dot directory (a hand-copied tree) are accepted too.
 - otherwise the Hugging Face hub cache `${HF_HUB_CACHE:-${HF_HOME:-~/.cache/huggingface}/hub}/models--<org>--<name>/
   snapshots/<revision>/`.
+
+Hub access (docs/field-failures.md row 6). With `HF_HUB_OFFLINE` set, vLLM 0.11's EngineArgs replaces the model by
+a local path before anything else (`get_model_path`: the path itself when it exists, else the hub library's
+`snapshot_download(..., local_files_only=True)`), which fails at once when nothing is cached. Without it, a name that
+is not cached is looked up on the hub; a site with name resolution but no route waits on the connection until the
+client gives up, and only then does vLLM report the model as invalid. `hub_lookup()` returns that decision.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +40,27 @@ class ModelNotFound(Exception):
     """Raised with vLLM's message when no local directory or cached snapshot holds the model."""
 
 
+class HubOfflineMiss(Exception):
+    """HF_HUB_OFFLINE is set and no cache holds the model: the hub library's own error, raised before any config."""
+
+
+# How long a hub lookup without a route waits before the client gives up. The real figure depends on the
+# site's firewall (a dropped SYN waits for the kernel's retries) and on the hub client's retries; the twin only
+# needs it longer than any health wait that should notice the silence.
+HUB_UNREACHABLE_SECONDS = 900.0
+
+_TRUE = ("1", "ON", "YES", "TRUE")
+
+
+def hub_offline(env: dict[str, str]) -> bool:
+    """huggingface_hub's reading of HF_HUB_OFFLINE (constants._is_true)."""
+    return env.get("HF_HUB_OFFLINE", "").upper() in _TRUE
+
+
+def _uses_modelscope(env: dict[str, str]) -> bool:
+    return env.get("VLLM_USE_MODELSCOPE", "").lower() in ("1", "true")
+
+
 def _modelscope_candidates(repo_id: str, env: dict[str, str]) -> list[Path]:
     home = Path(env.get("HOME") or "/root")
     cache = Path(env.get("MODELSCOPE_CACHE") or home / ".cache" / "modelscope" / "hub")
@@ -51,21 +79,71 @@ def _hf_candidates(repo_id: str, env: dict[str, str]) -> list[Path]:
     return sorted(p for p in snapshots.iterdir() if p.is_dir())
 
 
+def _cached(model: str, env: dict[str, str], download_dir: str | None) -> Path | None:
+    candidates = _modelscope_candidates(model, env) if _uses_modelscope(env) else _hf_candidates(model, env)
+    if download_dir:
+        candidates.insert(0, Path(download_dir) / model.replace(".", "___"))
+    return next((c for c in candidates if (c / "config.json").is_file()), None)
+
+
+def offline_model_path(model: str, env: dict[str, str], download_dir: str | None = None) -> str:
+    """vLLM's get_model_path under HF_HUB_OFFLINE: the path as given when it exists, else the cached snapshot."""
+    if os.path.exists(model):
+        return model
+    if _uses_modelscope(env):
+        found = _cached(model, env, download_dir)
+        if found is None:
+            raise HubOfflineMiss(
+                "ValueError: Cannot find the requested files in the cached path and outgoing traffic has been "
+                "disabled. To enable look-ups and downloads online, set 'local_files_only' to False."
+            )
+        return str(found)
+    invalid = _hf_repo_id_error(model)
+    if invalid:
+        raise HubOfflineMiss(invalid)
+    found = _cached(model, env, download_dir)
+    if found is None:
+        raise HubOfflineMiss(
+            "huggingface_hub.errors.LocalEntryNotFoundError: Cannot find an appropriate cached snapshot folder for "
+            "the specified revision on the local disk and outgoing traffic has been disabled. To enable repo "
+            "look-ups and downloads online, pass 'local_files_only=False' as input."
+        )
+    return str(found)
+
+
+def _hf_repo_id_error(repo_id: str) -> str | None:
+    """huggingface_hub's validate_repo_id, which snapshot_download runs on its argument."""
+    if repo_id.count("/") > 1:
+        return (
+            "huggingface_hub.errors.HFValidationError: Repo id must be in the form 'repo_name' or "
+            f"'namespace/repo_name': '{repo_id}'. Use `repo_type` argument if needed."
+        )
+    if not re.match(r"^(\b[\w\-.]+\b/)?\b[\w\-.]{1,96}\b$", repo_id) or "--" in repo_id or ".." in repo_id:
+        return (
+            "huggingface_hub.errors.HFValidationError: Repo id must use alphanumeric chars or '-', '_', '.', '--' "
+            f"and '..' are forbidden, '-' and '.' cannot start or end the name, max length is 96: '{repo_id}'."
+        )
+    return None
+
+
+def hub_lookup(model: str, env: dict[str, str], download_dir: str | None = None) -> bool:
+    """True when vLLM would ask the hub for `model`: no local directory, no cached snapshot, not offline."""
+    if hub_offline(env) or os.path.exists(model):
+        return False
+    looks_like_repo = not model.startswith(("/", ".")) and model.count("/") == 1
+    return looks_like_repo and _cached(model, env, download_dir) is None
+
+
 def resolve_model(model: str, env: dict[str, str], download_dir: str | None = None) -> Path:
     path = Path(model)
     if path.is_dir() and (path / "config.json").is_file():
         return path
     looks_like_repo = not model.startswith(("/", ".")) and model.count("/") == 1
     if looks_like_repo and not path.exists():
-        modelscope = env.get("VLLM_USE_MODELSCOPE", "").lower() in ("1", "true")
-        candidates = _modelscope_candidates(model, env) if modelscope else _hf_candidates(model, env)
-        if download_dir:
-            candidates.insert(0, Path(download_dir) / model.replace(".", "___"))
-        for candidate in candidates:
-            if (candidate / "config.json").is_file():
-                return candidate
-        if modelscope:
-            raise ModelNotFound(_modelscope_offline(model))
+        found = _cached(model, env, download_dir)
+        if found is not None:
+            return found
+    # vLLM 0.11's get_config turns every failure of the lookup (a hub that never answered included) into this.
     raise ModelNotFound(invalid_repo_message(model))
 
 
@@ -79,15 +157,6 @@ def invalid_repo_message(model: str) -> str:
         "   - For Mistral models: ensure the presence of a 'params.json'.\n"
         "3. For GGUF: pass the local path of the GGUF checkpoint.\n"
         "   Loading GGUF from a remote repo directly is not yet supported."
-    )
-
-
-def _modelscope_offline(model: str) -> str:
-    return (
-        "requests.exceptions.ConnectionError: HTTPSConnectionPool(host='www.modelscope.cn', port=443): Max retries "
-        f'exceeded with url: /api/v1/models/{model}/revisions (Caused by NameResolutionError("<urllib3.connection.'
-        "HTTPSConnection object at 0xffff8c2b3e50>: Failed to resolve 'www.modelscope.cn' ([Errno -3] Temporary "
-        'failure in name resolution)"))'
     )
 
 

@@ -59,6 +59,10 @@ def _engine_failure(failure: Failure) -> int:
     return 1
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt("terminated")
+
+
 def _node_fault_value(state: DriverState, kind: str) -> tuple[bool, Any]:
     found = state.faults(kind)
     if not found:
@@ -167,7 +171,18 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, state: Driver
             (f"{tracebacks.VLLM}/entrypoints/openai/api_server.py", 1796, "create_server_socket", "sock.bind(addr)"),
         ]
         return _api_failure(Failure(frames, final))
+    # vLLM's setup_server, once the socket is bound: SIGTERM interrupts the start-up. Without it a process that is
+    # PID 1 in its container (and so has no default action for SIGTERM) would sit out `docker stop`.
+    signal.signal(signal.SIGTERM, _interrupt)
 
+    if modelinfo.hub_offline(env):
+        failure = config_checks.offline_model(args, env)
+        if failure:
+            tracebacks.write(tracebacks.traceback_lines(failure.frames, failure.final), logs.api_prefix())
+            return 1
+    elif modelinfo.hub_lookup(args.model, env, args.download_dir):
+        # No route to the hub: the connection waits in silence until the client gives up.
+        time.sleep(modelinfo.HUB_UNREACHABLE_SECONDS)
     weights_missing, _ = _node_fault_value(state, "weights-missing")
     resolved = config_checks.resolve(args, env, weights_missing)
     if isinstance(resolved, Failure):

@@ -77,6 +77,21 @@ CREATE_CONFIG: Frame = (
     "vllm_config = engine_args.create_engine_config(usage_context=usage_context)",
 )
 
+# vLLM 0.11 replaces the model by a local path in EngineArgs.__post_init__ (its log line is arg_utils.py:504) when
+# HF_HUB_OFFLINE is set; the hub library's snapshot_download raises when nothing is cached. Line numbers of these
+# frames other than the logging call's neighbourhood are not taken from a source.
+OFFLINE_MODEL_PATH: list[Frame] = [
+    *SERVE_TO_CONFIG[:-2],
+    (f"{VLLM}/entrypoints/openai/api_server.py", 164, "build_async_engine_client",
+     "engine_args = AsyncEngineArgs.from_cli_args(args)"),
+    (f"{VLLM}/engine/arg_utils.py", 1060, "from_cli_args",
+     "engine_args = cls(**{attr: getattr(args, attr) for attr in attrs})"),
+    ("<string>", 185, "__init__", ""),
+    (f"{VLLM}/engine/arg_utils.py", 501, "__post_init__", "self.model = get_model_path(self.model, self.revision)"),
+    (f"{VLLM}/transformers_utils/utils.py", 107, "get_model_path",
+     "return snapshot_download(repo_id=model, **common_kwargs)"),
+]
+
 MODEL_CONFIG: list[Frame] = [
     CREATE_CONFIG,
     (f"{VLLM}/engine/arg_utils.py", 1142, "create_engine_config", "model_config = self.create_model_config()"),
