@@ -24,6 +24,8 @@ BIN = REPO / ".venv" / "bin"
 SIM = str(BIN / "atlas-sim")
 # Per-host counters of each run, as the recap has them, recorded by the collection's callback.
 STATS_CALLBACK = "atlas.vllm.host_stats"
+# ... and, as ansible.cfg enables it (the variable above replaces that list), the hosts a run failed or missed.
+OUTCOME_CALLBACK = "atlas.vllm.run_outcome"
 
 
 def drift(counters: dict[str, dict[str, int]]) -> dict[str, int]:
@@ -46,7 +48,8 @@ class Runner:
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="atlas-nightly-") as scratch:
             stats = Path(scratch) / "host-stats.json"
-            env = {**os.environ, "ANSIBLE_CALLBACKS_ENABLED": STATS_CALLBACK, "ATLAS_HOST_STATS_FILE": str(stats)}
+            env = {**os.environ, "ANSIBLE_CALLBACKS_ENABLED": f"{STATS_CALLBACK},{OUTCOME_CALLBACK}",
+                   "ATLAS_HOST_STATS_FILE": str(stats)}
             code = subprocess.run(argv, cwd=REPO, env=env, check=False).returncode
             # A run that stopped before its recap (a syntax error, say) has no counters: its exit code says why.
             counters = json.loads(stats.read_text()) if stats.exists() else {}

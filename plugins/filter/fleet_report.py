@@ -19,6 +19,12 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.atlas.vllm.plugins.module_utils.report_coverage import (
+    RUN_STAGE,
+    drop_stale,
+    missing_problem,
+    run_problem,
+)
 
 SEVERITY = {"PASS": 0, "WARNING": 1, "CRITICAL": 2}
 # A key that is a secret's name, whole or as its last part (vllm_api_key, hf_token, X-Api-Key), not one that only
@@ -60,29 +66,50 @@ def redact(value: Any) -> Any:
     return value
 
 
-def fleet_report(records: list[dict[str, Any]], generated: str, since: str | None = None) -> dict[str, Any]:
-    """``since`` (an ISO time in UTC, as the records carry) leaves out results recorded before it."""
+def fleet_report(records: list[dict[str, Any]], generated: str, since: str | None = None,
+                 nodes: list[str] | None = None, gateways: list[str] | None = None) -> dict[str, Any]:
+    """``since`` (an ISO time in UTC, as the records carry) leaves out results recorded before it.
+
+    ``nodes`` and ``gateways`` (the inventory's groups) make every one of those hosts appear: one with no result, or
+    whose last run failed or did not reach it (the ``run`` record of the run_outcome callback), carries a
+    ``problem`` instead of results an earlier run left.
+    """
     if not isinstance(records, list):
         raise AnsibleFilterError(f"fleet_report needs a list of recorded results, got {type(records).__name__}")
-    nodes: dict[str, dict[str, Any]] = {}
+    found: dict[str, dict[str, Any]] = {}
     endpoints: dict[str, dict[str, Any]] = {}
+    runs: dict[str, dict[str, Any]] = {}
     for record in records:
         host = record.get("host")
         stage = record.get("stage")
         if not host or not stage or (since and str(record.get("recorded") or "") < since):
             continue
+        if stage == RUN_STAGE:
+            if str(record.get("recorded") or "") >= str(runs.get(host, {}).get("recorded") or ""):
+                runs[host] = record
+            continue
         if stage == ENDPOINT_STAGE:
             endpoints.setdefault(host, {"gateway": host}).update(redact(record.get("data")) or {})
+            endpoints[host].setdefault("recorded", {})[stage] = record.get("recorded")
             continue
         if stage == TLS_STAGE:
             endpoints.setdefault(host, {"gateway": host})["tls"] = redact(record.get("data"))
+            endpoints[host].setdefault("recorded", {})[stage] = record.get("recorded")
             continue
-        node = nodes.setdefault(host, {"host": host})
+        node = found.setdefault(host, {"host": host})
         node[stage] = redact(record.get("data"))
         node.setdefault("recorded", {})[stage] = record.get("recorded")
-    ordered = [nodes[host] for host in sorted(nodes)]
+    for host in nodes or []:
+        found.setdefault(host, {"host": host})
+    for host in gateways or []:
+        endpoints.setdefault(host, {"gateway": host})
+    for entry in [*found.values(), *endpoints.values()]:
+        _judge_coverage(entry, runs.get(entry.get("host") or entry.get("gateway")), since,
+                        expected=nodes is not None or gateways is not None)
+    ordered = [found[host] for host in sorted(found)]
     statuses = [node.get("verdict", {}).get("status", "UNKNOWN") for node in ordered]
     instances = [i for node in ordered for i in node.get("instances", [])]
+    listed = ordered + [endpoints[host] for host in sorted(endpoints)]
     return {
         "generated": generated,
         "summary": {
@@ -92,10 +119,27 @@ def fleet_report(records: list[dict[str, Any]], generated: str, since: str | Non
             "critical": statuses.count("CRITICAL"),
             "instances": len(instances),
             "instances_ready": sum(1 for i in instances if i.get("ready")),
+            "incomplete": sum(1 for entry in listed if entry.get("problem")),
         },
         "endpoints": [endpoints[host] for host in sorted(endpoints)],
         "nodes": ordered,
     }
+
+
+def _judge_coverage(entry: dict[str, Any], run: dict[str, Any] | None, since: str | None, expected: bool) -> None:
+    """Drop what an earlier run left when the host's last run failed, and say why results are missing."""
+    recorded = entry.get("recorded", {})
+    for stage in drop_stale(recorded, run):
+        entry.pop("tls" if stage == TLS_STAGE else stage, None)
+        recorded.pop(stage, None)
+        if stage == ENDPOINT_STAGE:
+            for key in ("url", "workers"):
+                entry.pop(key, None)
+    problem = run_problem(run, recorded)
+    if problem is None and expected and not recorded:
+        problem = missing_problem(since)
+    if problem:
+        entry["problem"] = problem
 
 
 def _cell(value: Any) -> str:
@@ -118,8 +162,14 @@ def fleet_report_markdown(report: dict[str, Any]) -> str:
     lines = [f"# Atlas fleet report — {report['generated']}", "",
              f"**{summary['nodes']} node(s)**: {summary['pass']} PASS, {summary['warning']} WARNING, "
              f"{summary['critical']} CRITICAL; **{summary['instances_ready']}/{summary['instances']}** "
-             "instance(s) ready.", ""]
-    lines += _endpoint_lines(report.get("endpoints") or [])
+             "instance(s) ready" + (f"; **{summary['incomplete']} host(s) without results from their last run**"
+                                    if summary.get("incomplete") else "") + ".", ""]
+    incomplete = [[entry.get("host") or entry.get("gateway"), entry["problem"]]
+                  for entry in [*report["nodes"], *(report.get("endpoints") or [])] if entry.get("problem")]
+    if incomplete:
+        lines += ["## Hosts without results from their last run", ""]
+        lines += _table(["Host", "Problem"], incomplete) + [""]
+    lines += _endpoint_lines([e for e in report.get("endpoints") or [] if e.get("url")])
     lines += _table(["Node", "Verdict", "Instances ready", "Failing checks"], [
         [node["host"], node.get("verdict", {}).get("status", "not checked"),
          f"{sum(1 for i in node.get('instances', []) if i.get('ready'))}/{len(node.get('instances', []))}",
@@ -209,6 +259,10 @@ def fleet_report_junit(report: dict[str, Any], drift: dict[str, int] | None = No
             changed = int(drift[host])
             cases.append(_case(host, "no drift (second deploy changed nothing)",
                                f"second deploy reported changed={changed}" if changed else None))
+    # Every host of the report has this case, so a host the run never reached is a failure, not an absence.
+    for entry in [*report["nodes"], *(report.get("endpoints") or [])]:
+        cases.append(_case(entry.get("host") or entry.get("gateway"), "results recorded by its last run",
+                           entry.get("problem")))
     for endpoint in report.get("endpoints") or []:
         tls = endpoint.get("tls") or {}
         if tls:

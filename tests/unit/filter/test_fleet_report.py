@@ -36,7 +36,7 @@ def test_the_report_counts_verdicts_and_ready_instances_and_orders_nodes() -> No
     report = fleet_report(records(), GENERATED)
     assert [node["host"] for node in report["nodes"]] == ["atlas-01", "atlas-02"]
     assert report["summary"] == {"nodes": 2, "pass": 1, "warning": 0, "critical": 1, "instances": 1,
-                                 "instances_ready": 1}
+                                 "instances_ready": 1, "incomplete": 0}
 
 
 def test_no_secret_survives_into_the_report() -> None:
@@ -60,7 +60,8 @@ def test_junit_fails_the_critical_node_and_the_drifted_one() -> None:
     suite = ET.fromstring(xml).find("testsuite")
     failed = {(case.get("classname"), case.get("name")) for case in suite if case.find("failure") is not None}
     assert failed == {("atlas-02", "preflight verdict"), ("atlas-02", "no drift (second deploy changed nothing)")}
-    assert suite.get("tests") == "6" and suite.get("failures") == "2"
+    # Each node's case for the results of its last run passes: both recorded theirs.
+    assert suite.get("tests") == "8" and suite.get("failures") == "2"
 
 
 def test_results_recorded_before_since_are_left_out() -> None:
@@ -77,7 +78,8 @@ def test_the_fleet_endpoint_comes_first_with_the_instances_behind_it() -> None:
                 "data": {"status": "PASS", "checks": []}}]
     report = fleet_report(records, "2026-12-03T10:01:00Z")
     assert report["endpoints"] == [{"gateway": "atlas-gw-01", "url": "http://10.0.0.201:30000",
-                                    "workers": ["http://10.0.0.11:8000"]}]
+                                    "workers": ["http://10.0.0.11:8000"],
+                                    "recorded": {"endpoint": "2026-12-03T10:00:00"}}]
     assert [node["host"] for node in report["nodes"]] == ["atlas-01"]
     markdown = fleet_report_markdown(report).splitlines()
     assert markdown[4] == ("**Fleet endpoint**: http://10.0.0.201:30000 (atlas-gw-01), 1 instance(s) behind it: "
@@ -92,7 +94,8 @@ def test_the_served_certificate_is_reported_under_its_endpoint() -> None:
                 "data": {"url": "https://10.0.0.201:8443", "workers": []}}]
     report = fleet_report(records, "2026-12-03T10:01:00Z")
     assert report["endpoints"] == [{"gateway": "atlas-gw-01", "url": "https://10.0.0.201:8443", "workers": [],
-                                    "tls": tls}]
+                                    "tls": tls, "recorded": {"tls": "2026-12-03T10:00:00",
+                                                             "endpoint": "2026-12-03T10:00:00"}}]
     markdown = fleet_report_markdown(report).splitlines()
     assert markdown[5] == ("**Certificate** (fleet CA): WARNING, expires 2026-12-15T10:00:00+00:00 (12 days); "
                            "clients trust /srv/ca/ca.crt")
@@ -134,3 +137,69 @@ def test_redaction_matches_secret_names_not_words_that_contain_them() -> None:
 ])
 def test_secrets_inside_values_are_scrubbed(text: str, expected: str) -> None:
     assert redact({"detail": text})["detail"] == expected
+
+
+# A run that failed on atlas-02 at serve time, after yesterday's run recorded everything there.
+YESTERDAY, STARTED, FAILED_AT = "2026-12-03T22:00:00", "2026-12-04T22:00:00", "2026-12-04T22:03:10"
+
+
+def _failed_run(outcome: str = "failed") -> dict:
+    return {"host": "atlas-02", "stage": "run", "recorded": FAILED_AT,
+            "data": {"outcome": outcome, "playbook": "deploy.yml", "play": "Prepare the nodes and start serving",
+                     "task": "Wait for the instances", "started": STARTED}}
+
+
+def _history() -> list[dict]:
+    return [
+        {"host": "atlas-02", "stage": "verdict", "recorded": YESTERDAY, "data": {"status": "PASS", "checks": []}},
+        {"host": "atlas-02", "stage": "instances", "recorded": YESTERDAY,
+         "data": [{"name": "vllm-0", "state": "ready", "ready": True}]},
+        {"host": "atlas-01", "stage": "verdict", "recorded": "2026-12-04T22:01:00",
+         "data": {"status": "PASS", "checks": []}},
+    ]
+
+
+def test_a_failed_run_replaces_the_stale_pass_it_left_with_the_reason() -> None:
+    fresh_verdict = {"host": "atlas-02", "stage": "verdict", "recorded": "2026-12-04T22:01:30",
+                     "data": {"status": "PASS", "checks": []}}
+    report = fleet_report([*_history(), fresh_verdict, _failed_run()], GENERATED, nodes=["atlas-01", "atlas-02"])
+    node = {n["host"]: n for n in report["nodes"]}["atlas-02"]
+    # Yesterday's ready instance is not this run's: gone. The verdict this run recorded before failing stays.
+    assert "instances" not in node and node["verdict"]["status"] == "PASS"
+    assert node["problem"].startswith("failed in play 'Prepare the nodes and start serving' at task 'Wait for the "
+                                      "instances' of deploy.yml (2026-12-04T22:03:10)")
+    assert report["summary"]["incomplete"] == 1 and report["summary"]["instances"] == 0
+    text = fleet_report_markdown(report)
+    assert "**1 host(s) without results from their last run**" in text
+    assert "| atlas-02 | failed in play 'Prepare the nodes and start serving'" in text
+    suite = ET.fromstring(fleet_report_junit(report, {})).find("testsuite")
+    failing = {(c.get("classname"), c.get("name")): c.find("failure") for c in suite if c.find("failure") is not None}
+    assert list(failing) == [("atlas-02", "results recorded by its last run")]
+    assert "Wait for the instances" in failing[("atlas-02", "results recorded by its last run")].get("message")
+
+
+def test_an_unreachable_host_is_named_so_and_a_later_complete_run_clears_it() -> None:
+    report = fleet_report([*_history(), _failed_run("unreachable")], GENERATED, nodes=["atlas-01", "atlas-02"])
+    node = {n["host"]: n for n in report["nodes"]}["atlas-02"]
+    assert node["problem"].startswith("unreachable in play") and "verdict" not in node
+    later = [*_history(), _failed_run("unreachable"),
+             {"host": "atlas-02", "stage": "verdict", "recorded": "2026-12-05T22:01:00",
+              "data": {"status": "PASS", "checks": []}}]
+    node = {n["host"]: n for n in fleet_report(later, GENERATED, nodes=["atlas-01", "atlas-02"])["nodes"]}["atlas-02"]
+    assert "problem" not in node and node["verdict"]["status"] == "PASS"
+
+
+def test_every_inventory_host_appears_even_with_no_record_at_all() -> None:
+    since = "2026-12-04T21:59:00"
+    report = fleet_report(_history(), GENERATED, since=since, nodes=["atlas-01", "atlas-02", "atlas-03"],
+                          gateways=["atlas-gw-01"])
+    problems = {n["host"]: n.get("problem") for n in report["nodes"]}
+    assert problems["atlas-01"] is None
+    # atlas-02's records are from before this run; atlas-03 never recorded anything.
+    assert problems["atlas-02"].startswith(f"no result recorded since {since}: the run never reached this host")
+    assert problems["atlas-03"].startswith(f"no result recorded since {since}")
+    assert report["endpoints"][0]["problem"].startswith("no result recorded since")
+    suite = ET.fromstring(fleet_report_junit(report, {})).find("testsuite")
+    named = {c.get("classname") for c in suite}
+    assert named == {"atlas-01", "atlas-02", "atlas-03", "atlas-gw-01"}
+    assert suite.get("failures") == "3"
