@@ -223,6 +223,11 @@ def npu_driver_assess(observed: Any, policy: Any) -> dict[str, Any]:
         checks.append(check("device_files", PASS, f"/dev/davinci0..{expected - 1} and "
                             f"{', '.join(CONTROL_DEVICES)} present"))
 
+    if npu is None and smi.get("timed_out"):
+        checks.append(check("npu_smi", CRITICAL, str(smi.get("msg")),
+                            "npu-smi hangs when the driver or a device is wedged: check dmesg for the NPU driver, "
+                            "reboot the node (a hung npu-smi rarely returns); drain it until 'npu-smi info' answers"))
+        return {"checks": checks, "healthy_devices": []}
     if npu is None:
         message = smi.get("msg") or "npu-smi info returned nothing"
         checks.append(check("npu_smi", CRITICAL, f"npu-smi info failed: {message}",
@@ -348,6 +353,11 @@ def _device_problems(entry: dict[str, Any], label: str) -> tuple[list[str], str]
     conf = entry.get("conf") or {}
     problems: list[str] = []
     actions: list[str] = []
+    if entry.get("timed_out"):
+        # Nothing else was asked of a device whose hccn_tool hangs; its other fields say nothing.
+        return ([f"{'; '.join(str(value) for value in (entry.get('errors') or {}).values())}"],
+                f"the NIC of {label} or its driver is wedged: check dmesg, reboot the node if "
+                f"'hccn_tool -i {device} -link -g' still hangs")
     if errors:
         # A device the driver cannot see fails every query with the same text; say it once.
         by_output: dict[str, list[str]] = {}

@@ -43,6 +43,13 @@ options:
     description: How many devices are queried at the same time.
     type: int
     default: 8
+  timeout:
+    description:
+      - Seconds each hccn_tool call may take. A call that does not answer is stopped and recorded in the device's
+        C(errors) as not answering; the device's remaining queries are not asked (they would hang the same way),
+        and the other devices are still read.
+    type: int
+    default: 30
 seealso:
   - module: atlas.vllm.hccn_ping
   - module: atlas.vllm.npu_smi_info
@@ -126,6 +133,11 @@ devices:
       description: Query name mapped to the failing command and its output; empty when every query worked.
       type: dict
       sample: {"lldp": "'hccn_tool -i 3 -lldp -g' failed with rc=255: ..."}
+    timed_out:
+      description: Present and true when a query of this device did not answer within O(timeout).
+      returned: when a query timed out
+      type: bool
+      sample: true
 hccn_conf_found:
   description: Whether O(hccn_conf) exists.
   returned: success
@@ -150,6 +162,7 @@ from ansible_collections.atlas.vllm.plugins.module_utils.hccn import (  # noqa: 
     parse_netdetect,
     parse_tls,
 )
+from ansible_collections.atlas.vllm.plugins.module_utils import bounded_run  # noqa: E402
 from ansible_collections.atlas.vllm.plugins.module_utils.locale_env import C_LOCALE as LOCALE  # noqa: E402
 from ansible_collections.atlas.vllm.plugins.module_utils.tool_path import find_tool  # noqa: E402
 
@@ -160,6 +173,7 @@ ARGUMENT_SPEC = {
     "executable": {"type": "path"},
     "hccn_conf": {"type": "path", "default": "/etc/hccn.conf"},
     "parallel": {"type": "int", "default": 8},
+    "timeout": {"type": "int", "default": 30},
 }
 
 # Query name, hccn_tool arguments after "-i N", and how to turn stdout into entry fields.
@@ -208,26 +222,21 @@ def find_executable(module: AnsibleModule) -> str:
     return find_tool(module, "hccn_tool", DEFAULT_EXECUTABLE)
 
 
-def run_quietly(module: AnsibleModule, argv: list[str]) -> tuple[int, str]:
-    """Run a command from a worker thread; never calls fail_json, so one thread cannot end the module."""
-    try:
-        rc, stdout, stderr = module.run_command(argv, environ_update=LOCALE, handle_exceptions=False)
-    except OSError as exc:
-        return 127, str(exc)
-    output = "\n".join(part for part in (stdout.strip(), stderr.strip()) if part)
-    return rc, output
-
-
-def query_device(module: AnsibleModule, executable: str, device: int, conf: dict[str, str]) -> dict[str, Any]:
+def query_device(executable: str, device: int, conf: dict[str, str], timeout: int) -> dict[str, Any]:
+    """All queries of one device; runs in a worker thread and never ends the module."""
     entry = empty_entry(device, conf)
     for name, args, extract in QUERIES:
         argv = [executable, "-i", str(device), *args]
-        rc, output = run_quietly(module, argv)
+        outcome = bounded_run.run_bounded(argv, timeout, LOCALE)
+        if outcome.timed_out:
+            entry["errors"][name] = bounded_run.timeout_message(argv, timeout)
+            entry["timed_out"] = True
+            break
         # hccn_tool reports "no ip was preset" as a failure; for this module it is a valid state (no IP).
-        if rc != 0 and not (name == "ip" and has_no_ip(output)):
-            entry["errors"][name] = f"'{' '.join(argv)}' failed with rc={rc}: {output or '(no output)'}"
+        if outcome.rc != 0 and not (name == "ip" and has_no_ip(outcome.output)):
+            entry["errors"][name] = f"'{' '.join(argv)}' failed with rc={outcome.rc}: {outcome.output or '(no output)'}"
             continue
-        entry.update(extract(output))
+        entry.update(extract(outcome.output))
     return entry
 
 
@@ -242,6 +251,8 @@ def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     if module.params["parallel"] < 1:
         module.fail_json(msg=f"parallel must be at least 1, got {module.params['parallel']}")
+    if module.params["timeout"] < 1:
+        module.fail_json(msg=f"timeout must be at least 1 second, got {module.params['timeout']}")
     try:
         conf_found, conf = read_conf(module.params["hccn_conf"])
     except OSError as exc:
@@ -257,7 +268,8 @@ def main() -> None:
         devices = sorted(conf)
     executable = find_executable(module)
     with ThreadPoolExecutor(max_workers=min(module.params["parallel"], max(len(devices), 1))) as pool:
-        entries = list(pool.map(lambda device: query_device(module, executable, device, conf.get(device, {})), devices))
+        entries = list(pool.map(
+            lambda device: query_device(executable, device, conf.get(device, {}), module.params["timeout"]), devices))
     module.exit_json(changed=False, devices=entries, hccn_conf_found=conf_found)
 
 

@@ -45,6 +45,12 @@ options:
     description: How many pings run at the same time.
     type: int
     default: 8
+  timeout:
+    description:
+      - Seconds one ping may take on top of its O(count) packets (one second each). A ping that does not answer
+        by then is stopped and counts as 100% loss, its C(raw) saying so.
+    type: int
+    default: 30
   executable:
     description:
       - Path to the C(hccn_tool) binary.
@@ -137,6 +143,7 @@ from typing import Any  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.atlas.vllm.plugins.module_utils.hccn import parse_ping  # noqa: E402
+from ansible_collections.atlas.vllm.plugins.module_utils import bounded_run  # noqa: E402
 from ansible_collections.atlas.vllm.plugins.module_utils.locale_env import C_LOCALE as LOCALE  # noqa: E402
 from ansible_collections.atlas.vllm.plugins.module_utils.tool_path import find_tool  # noqa: E402
 
@@ -154,6 +161,7 @@ ARGUMENT_SPEC = {
     },
     "count": {"type": "int", "default": 3},
     "parallel": {"type": "int", "default": 8},
+    "timeout": {"type": "int", "default": 30},
     "executable": {"type": "path"},
 }
 
@@ -162,14 +170,15 @@ def find_executable(module: AnsibleModule) -> str:
     return find_tool(module, "hccn_tool", DEFAULT_EXECUTABLE)
 
 
-def ping(module: AnsibleModule, executable: str, device: int, address: str, count: int) -> dict[str, Any]:
+def ping(executable: str, device: int, address: str, count: int, timeout: int) -> dict[str, Any]:
     argv = [executable, "-i", str(device), "-ping", "-g", "address", address, "pkt", str(count)]
-    # Runs in a worker thread: never call fail_json here, or one thread would end the module mid-flight.
-    try:
-        rc, stdout, stderr = module.run_command(argv, environ_update=LOCALE, handle_exceptions=False)
-    except OSError as exc:
-        rc, stdout, stderr = 127, "", str(exc)
-    raw = "\n".join(part for part in (stdout.rstrip("\n"), stderr.strip()) if part)
+    # Runs in a worker thread: it never ends the module, whatever the tool does.
+    deadline = timeout + count
+    outcome = bounded_run.run_bounded(argv, deadline, LOCALE)
+    rc = outcome.rc
+    raw = "\n".join(part for part in (outcome.stdout.rstrip("\n"), outcome.stderr.strip()) if part)
+    if outcome.timed_out:
+        raw = bounded_run.timeout_message(argv, deadline)
     parsed = parse_ping(raw, expected=count)
     return {
         "device": device,
@@ -187,14 +196,15 @@ def ping(module: AnsibleModule, executable: str, device: int, address: str, coun
 
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    for option in ("count", "parallel"):
+    for option in ("count", "parallel", "timeout"):
         if module.params[option] < 1:
             module.fail_json(msg=f"{option} must be at least 1, got {module.params[option]}")
     executable = find_executable(module)
     pings = module.params["pings"]
     count = module.params["count"]
     with ThreadPoolExecutor(max_workers=min(module.params["parallel"], max(len(pings), 1))) as pool:
-        results = list(pool.map(lambda item: ping(module, executable, item["device"], item["address"], count), pings))
+        results = list(pool.map(
+            lambda item: ping(executable, item["device"], item["address"], count, module.params["timeout"]), pings))
     module.exit_json(changed=False, results=results)
 
 

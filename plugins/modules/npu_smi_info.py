@@ -21,6 +21,8 @@ description:
   - The module only reads; it never reports a change.
   - A missing binary, or any npu-smi call that exits non-zero (for example error C(-8005), device not started),
     fails the task and quotes the command and its output.
+  - A call that does not answer within O(timeout) (npu-smi can hang on a device in a bad state) is stopped, with
+    everything it started, and fails the task with RV(timed_out=true) instead of stalling the play.
 author:
   - atlas-vllm contributors
 extends_documentation_fragment:
@@ -36,6 +38,11 @@ options:
       - Also query the chip mapping, board and health of every chip (two extra commands per chip).
     type: bool
     default: false
+  timeout:
+    description:
+      - Seconds each npu-smi call may take before it is stopped and the task fails naming it.
+    type: int
+    default: 30
 attributes:
   facts:
     support: full
@@ -113,6 +120,11 @@ ansible_facts:
               pid: 266776
               name: python3
               memory_mb: 51277
+timed_out:
+  description: True when an npu-smi call did not answer within O(timeout); the failure message names it.
+  returned: failure
+  type: bool
+  sample: true
 cmd:
   description: Every command that ran, in order.
   returned: always
@@ -123,6 +135,7 @@ cmd:
 
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.atlas.vllm.plugins.module_utils import bounded_run  # noqa: E402
 from ansible_collections.atlas.vllm.plugins.module_utils.locale_env import C_LOCALE as LOCALE  # noqa: E402
 from ansible_collections.atlas.vllm.plugins.module_utils.npu_smi import (  # noqa: E402
     parse_board,
@@ -137,6 +150,7 @@ DEFAULT_EXECUTABLE = "/usr/local/bin/npu-smi"
 ARGUMENT_SPEC = {
     "executable": {"type": "path"},
     "detail": {"type": "bool", "default": False},
+    "timeout": {"type": "int", "default": 30},
 }
 
 
@@ -147,17 +161,18 @@ def find_executable(module: AnsibleModule) -> str:
 def run(module: AnsibleModule, argv: list[str], history: list[list[str]]) -> str:
     """Run one npu-smi command and return stdout; any failure ends the module with the command and its output."""
     history.append(argv)
-    rc, stdout, stderr = module.run_command(argv, environ_update=LOCALE)
-    if rc != 0:
-        output = "\n".join(part for part in (stdout.strip(), stderr.strip()) if part)
+    outcome = bounded_run.run_bounded(argv, module.params["timeout"], LOCALE)
+    if outcome.timed_out:
+        module.fail_json(msg=bounded_run.timeout_message(argv, module.params["timeout"]), timed_out=True, cmd=history)
+    if outcome.rc != 0:
         module.fail_json(
-            msg=f"'{' '.join(argv)}' failed with rc={rc}: {output or '(no output)'}",
-            rc=rc,
-            stdout=stdout,
-            stderr=stderr,
+            msg=f"'{' '.join(argv)}' failed with rc={outcome.rc}: {outcome.output or '(no output)'}",
+            rc=outcome.rc,
+            stdout=outcome.stdout,
+            stderr=outcome.stderr,
             cmd=history,
         )
-    return stdout
+    return outcome.stdout
 
 
 def add_detail(module: AnsibleModule, executable: str, npu: dict, history: list[list[str]]) -> None:
@@ -179,6 +194,8 @@ def add_detail(module: AnsibleModule, executable: str, npu: dict, history: list[
 
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    if module.params["timeout"] < 1:
+        module.fail_json(msg=f"timeout must be at least 1 second, got {module.params['timeout']}")
     executable = find_executable(module)
     history: list[list[str]] = []
     npu = parse_info(run(module, [executable, "info"], history))

@@ -165,6 +165,18 @@ def test_npu_smi_failure_is_one_critical_check_and_no_healthy_device():
     assert result["healthy_devices"] == []
 
 
+def test_npu_smi_that_never_answered_is_named_with_the_reboot_advice():
+    data = observed()
+    data["smi"] = {"failed": True, "timed_out": True,
+                   "msg": "'/usr/local/bin/npu-smi info' did not answer in 30 s and was stopped"}
+    result = npu_driver_assess(data, POLICY)
+    [bad] = failing(result["checks"])
+    assert (bad["name"], bad["status"]) == ("npu_smi", "CRITICAL")
+    assert bad["detail"] == "'/usr/local/bin/npu-smi info' did not answer in 30 s and was stopped"
+    assert "reboot the node" in bad["action"]
+    assert result["healthy_devices"] == []
+
+
 def test_firmware_mismatch_warns():
     data = observed()
     data["boards"][6]["stdout"] = BOARD.format(npu=6, fw="7.3.0.1.231")
@@ -488,3 +500,14 @@ def test_check_line():
     assert readiness_check_line(item("CRITICAL", "health"), "atlas-02") == (
         "atlas-02 CRITICAL health: health detail -> health action")
     assert readiness_check_line({**item("PASS"), "action": ""}) == "PASS x: x detail"
+
+
+def test_a_device_whose_hccn_tool_hangs_is_named_once_and_not_usable():
+    hung = {"link": None, "net_health": None, "ip": None, "gateway": None, "netdetect": None, "timed_out": True,
+            "errors": {"link": "'hccn_tool -i 3 -link -g' did not answer in 30 s and was stopped"}}
+    result = hccl_network_assess(hccn(d3=hung), NET_POLICY)
+    [bad] = result["checks"]
+    # Only the hang: no "no device IP" or "no gateway" guessed from the fields it never read.
+    assert bad["detail"] == "NPU 3 (no IP): 'hccn_tool -i 3 -link -g' did not answer in 30 s and was stopped"
+    assert bad["action"].startswith("the NIC of NPU 3 or its driver is wedged") and bad["device"] == 3
+    assert not result["devices"][3]["usable"]

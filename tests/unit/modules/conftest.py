@@ -16,6 +16,7 @@ import pytest
 import yaml
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
+from ansible_collections.atlas.vllm.plugins.module_utils import bounded_run
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -76,6 +77,20 @@ def run_module(monkeypatch):
                 raise AssertionError(f"unexpected command {args!r}; the scenario knows {sorted(replies)!r}")
             return reply["rc"], reply["stdout"], reply["stderr"]
 
+        def fake_run_bounded(argv, timeout, environ_update=None):
+            # Modules that bound their commands (module_utils/bounded_run.py) are served from the same scenario;
+            # a reply with `timed_out: true` stands for a tool that never answered.
+            assert isinstance(argv, list), f"run_bounded must get an argv list, got {argv!r}"
+            with lock:
+                calls.append(list(argv))
+                kwargs_seen.append({"environ_update": environ_update, "timeout": timeout})
+            reply = replies.get(tuple(argv))
+            if reply is None:
+                raise AssertionError(f"unexpected command {argv!r}; the scenario knows {sorted(replies)!r}")
+            if reply.get("timed_out"):
+                return bounded_run.Outcome(-9, "", "", timed_out=True)
+            return bounded_run.Outcome(reply["rc"], reply["stdout"], reply["stderr"])
+
         def fake_get_bin_path(self, arg, required=False, opt_dirs=None):
             return bin_paths.get(arg)
 
@@ -87,6 +102,7 @@ def run_module(monkeypatch):
 
         monkeypatch.setattr(basic.AnsibleModule, "run_command", fake_run_command)
         monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", fake_get_bin_path)
+        monkeypatch.setattr(bounded_run, "run_bounded", fake_run_bounded)
         monkeypatch.setattr(basic.AnsibleModule, "exit_json", fake_exit_json)
         monkeypatch.setattr(basic.AnsibleModule, "fail_json", fake_fail_json)
         with patch_module_args(args), pytest.raises(ModuleExit) as exited:

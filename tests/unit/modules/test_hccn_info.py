@@ -92,3 +92,19 @@ def test_parallel_must_be_positive(run_module, hccn_conf):
     outcome = run_module(hccn_info, {"hccn_conf": str(hccn_conf), "parallel": 0}, {"commands": []})
     assert outcome.failed
     assert "parallel" in outcome.result["msg"]
+
+
+def test_a_device_whose_hccn_tool_hangs_is_named_and_the_others_are_read(run_module, hccn_conf, load_scenario):
+    scenario = load_scenario("hccn_info_two_devices.yml")
+    hung = next(c for c in scenario["commands"] if c["argv"][1:] == ["-i", "1", "-net_health", "-g"])
+    hung["timed_out"] = True
+    outcome = run_module(hccn_info, {"hccn_conf": str(hccn_conf), "timeout": 7}, scenario)
+    assert not outcome.failed, outcome.result
+    healthy, hung_device = outcome.result["devices"]
+    assert healthy["errors"] == {} and "timed_out" not in healthy
+    assert hung_device["timed_out"] is True
+    assert hung_device["errors"] == {"net_health": f"'{TOOL} -i 1 -net_health -g' did not answer in 7 s and was stopped"}
+    # The device's link was read before the hang; its later queries were not asked.
+    assert hung_device["link"] == "DOWN"
+    assert sorted(c for c in outcome.calls if c[2] == "1") == sorted([[TOOL, "-i", "1", "-link", "-g"],
+                                                                      [TOOL, "-i", "1", "-net_health", "-g"]])

@@ -113,3 +113,21 @@ def test_check_mode_runs_the_same_read_only_command(run_module, load_scenario):
     outcome = run_module(npu_smi_info, {"_ansible_check_mode": True}, load_scenario("npu_smi_info_910b3.yml"))
     assert not outcome.failed
     assert outcome.calls == [["/usr/local/bin/npu-smi", "info"]]
+
+
+def test_npu_smi_that_never_answers_fails_naming_the_call_and_the_timeout(run_module, load_scenario):
+    scenario = load_scenario("npu_smi_info_detail.yml")
+    hung = next(c for c in scenario["commands"] if c["argv"][1:] == ["info", "-t", "board", "-i", "7", "-c", "0"])
+    hung["timed_out"] = True
+    outcome = run_module(npu_smi_info, {"detail": True, "timeout": 12}, scenario)
+    assert outcome.failed and outcome.result["timed_out"] is True
+    assert outcome.result["msg"] == "'/usr/local/bin/npu-smi info -t board -i 7 -c 0' did not answer in 12 s and was stopped"
+    # Nothing after the hung call is asked.
+    assert outcome.calls[-1][1:] == ["info", "-t", "board", "-i", "7", "-c", "0"]
+    assert {kwargs["timeout"] for kwargs in outcome.kwargs} == {12}
+
+
+def test_timeout_must_be_positive(run_module, load_scenario):
+    outcome = run_module(npu_smi_info, {"timeout": 0}, load_scenario("npu_smi_info_910b3.yml"))
+    assert outcome.failed and "timeout must be at least 1 second, got 0" in outcome.result["msg"]
+    assert outcome.calls == []

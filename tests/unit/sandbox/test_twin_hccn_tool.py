@@ -278,3 +278,12 @@ def test_no_state(tmp_path: Path) -> None:
     (twin.state_dir / "node.json").unlink()
     done = twin.run("hccn_tool", "-i", "0", "-link", "-g")
     assert done.returncode == 1 and "ret is -8005" in done.stdout
+
+
+def test_hccn_hang_blocks_only_that_device(tmp_path: Path) -> None:
+    twin = th.Twin(tmp_path, th.state.apply_fault(node(), "hccn-hang", 3))
+    with pytest.raises(subprocess.TimeoutExpired) as hung:
+        subprocess.run([sys.executable, str(th.TOOLS["hccn_tool"]), "-i", "3", "-link", "-g"], capture_output=True,
+                       env=twin.env, timeout=2, check=False)
+    assert not hung.value.stdout
+    assert twin.out("hccn_tool", "-i", "2", "-link", "-g") == "link status: UP\n"

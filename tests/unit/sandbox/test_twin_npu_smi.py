@@ -353,3 +353,14 @@ def test_no_state(tmp_path: Path) -> None:
     (twin.state_dir / "node.json").unlink()
     done = twin.run("npu-smi", "info")
     assert done.returncode == 1 and "ret is -8005" in done.stdout
+
+
+def test_npu_smi_hang_blocks_every_call_silently(tmp_path: Path) -> None:
+    twin = th.Twin(tmp_path, th.state.apply_fault(node(), "npu-smi-hang"))
+    for argv in (["info"], ["info", "-t", "board", "-i", "0", "-c", "0"]):
+        with pytest.raises(subprocess.TimeoutExpired) as hung:
+            subprocess.run([sys.executable, str(th.TOOLS["npu-smi"]), *argv], capture_output=True, env=twin.env,
+                           timeout=2, check=False)
+        assert not hung.value.stdout
+    cleared = th.state.clear_faults(th.state.apply_fault(node(), "npu-smi-hang"))
+    assert "910B3" in th.Twin(tmp_path / "cleared", cleared).out("npu-smi", "info")

@@ -212,6 +212,8 @@ def test_fault_kinds() -> None:
         "container-crash",
         "slow-load",
         "graph-capture",
+        "npu-smi-hang",
+        "hccn-hang",
     }
 
 

@@ -26,7 +26,7 @@ LOCK_FILE = ".lock"
 
 HEALTH_LEVELS = ("Warning", "Alarm", "Critical")
 NET_HEALTH_VALUES = ("Fault", "Init")
-DEVICE_FAULTS = ("npu-unhealthy", "hbm-busy", "device-missing", "link-down", "net-health", "no-ip")
+DEVICE_FAULTS = ("npu-unhealthy", "hbm-busy", "device-missing", "link-down", "net-health", "no-ip", "hccn-hang")
 NODE_FAULTS = (
     "driver-version",
     "image-missing",
@@ -35,10 +35,13 @@ NODE_FAULTS = (
     "container-crash",
     "slow-load",
     "graph-capture",
+    "npu-smi-hang",
 )
 FAULT_KINDS = DEVICE_FAULTS + NODE_FAULTS
 # Faults whose value is meaningless; a value given for them is rejected so typos surface early.
-_VALUELESS = ("device-missing", "link-down", "no-ip", "graph-capture")
+_VALUELESS = ("device-missing", "link-down", "no-ip", "graph-capture", "npu-smi-hang", "hccn-hang")
+# A tool under a hang fault blocks this long: far past any caller's timeout, short of a leak that outlives a day.
+HANG_SECONDS = 86400
 
 # Error codes shown by `npu-smi info -t health` for an unhealthy chip. No real unhealthy sample exists; Warning's
 # code/information follow the public fixture quoted in the reference, the others are plausible Ascend-style codes.
