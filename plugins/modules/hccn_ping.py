@@ -142,8 +142,8 @@ from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from typing import Any  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.atlas.vllm.plugins.module_utils.hccn import parse_ping  # noqa: E402
 from ansible_collections.atlas.vllm.plugins.module_utils import bounded_run  # noqa: E402
+from ansible_collections.atlas.vllm.plugins.module_utils.hccn import parse_ping  # noqa: E402
 from ansible_collections.atlas.vllm.plugins.module_utils.locale_env import C_LOCALE as LOCALE  # noqa: E402
 from ansible_collections.atlas.vllm.plugins.module_utils.tool_path import find_tool  # noqa: E402
 

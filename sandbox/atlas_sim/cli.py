@@ -46,8 +46,9 @@ def _parser() -> argparse.ArgumentParser:
                                          "(NODE 'lab': registry-down); KIND 'clear' removes them all")
     fault.add_argument("node")
     fault.add_argument("kind", help="npu-unhealthy, hbm-busy, device-missing, driver-version, link-down, net-health, "
-                                    "no-ip, hccn-hang, image-missing, weights-missing, weights-corrupt, container-crash, "
-                                    "slow-load, graph-capture, npu-smi-hang, registry-down (lab), or clear")
+                                    "no-ip, hccn-hang, image-missing, weights-missing, weights-corrupt, "
+                                    "container-crash, slow-load, graph-capture, npu-smi-hang, registry-down (lab), "
+                                    "or clear")
     fault.add_argument("--device", help="NPU logic id (the N of /dev/davinciN)")
     fault.add_argument("--value", help="health level, MB, version, Fault|Init, or seconds, by kind")
 
