@@ -17,6 +17,8 @@ description:
     the reason instead of showing results an earlier run left (a stale PASS), and drops its results older than
     the failed run's start.
   - A host that fails is written once per run, at its first failure; hosts that complete write nothing.
+  - A task that sets the variable C(atlas_run_outcome_skip) to true (the refusal of a run that finds the fleet lock
+    held by another) is not recorded, as that run never touched the host.
 version_added: 1.0.0
 requirements:
   - enabled in configuration (C(callbacks_enabled), as this project's C(ansible.cfg) does, or
@@ -67,6 +69,12 @@ def may_be_rescued(task) -> bool:
             return True
         child, parent = parent, getattr(parent, "_parent", None)
     return False
+
+
+def skipped_by_task(task) -> bool:
+    """The task says its failure is no failure of the host (atlas_run_outcome_skip: true in its vars)."""
+    value = (getattr(task, "vars", None) or {}).get("atlas_run_outcome_skip")
+    return value is True or str(value).lower() in ("true", "yes", "1")
 
 
 def default_results_dir(playbook_dir: str, reports_dir: str | None = None) -> str:
@@ -145,7 +153,7 @@ class CallbackModule(CallbackBase):
             self._display.warning(f"atlas.vllm.run_outcome: could not record {host} as {outcome}: {exc}")
 
     def v2_runner_on_failed(self, result, ignore_errors: bool = False) -> None:
-        if ignore_errors or may_be_rescued(result._task):
+        if ignore_errors or may_be_rescued(result._task) or skipped_by_task(result._task):
             return
         self._record(result, "failed")
 

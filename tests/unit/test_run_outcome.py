@@ -39,6 +39,12 @@ PLAYBOOK = """\
       changed_when: false
       ignore_errors: true  # noqa: ignore-errors
       when: inventory_hostname == 'a'
+    - name: A refusal that is no failure of the host, on a
+      ansible.builtin.fail:
+        msg: another run holds the lock
+      vars:
+        atlas_run_outcome_skip: true
+      when: inventory_hostname == 'a'
 """
 INVENTORY = """\
 [local]
@@ -69,7 +75,7 @@ def test_failed_and_unreachable_hosts_are_recorded_with_play_and_task(tmp_path: 
     assert result.returncode == 4, result.stdout  # 4: a host was unreachable
     results = tmp_path / "reports" / "results"
     recorded = sorted(path.parent.name for path in results.glob("*/run.json"))
-    # a ignored its failure, c's was rescued: neither is a failed host.
+    # a ignored its failure and then was refused (atlas_run_outcome_skip), c's was rescued: none is recorded.
     assert recorded == ["b", "d", "e"]
     b = json.loads((results / "b" / "run.json").read_text())
     assert b["stage"] == "run" and b["host"] == "b"
