@@ -54,14 +54,38 @@ def redact_text(text: str) -> str:
     return _SECRET_ASSIGNMENT.sub(lambda m: f"{m.group('name')}{m.group('sep')}{REDACTED}", text)
 
 
-def redact(value: Any) -> Any:
+# A secret's value shorter than this is matched by its name only: scrubbing "1" or "on" out of every text would
+# destroy the record without protecting anything.
+MIN_SECRET_VALUE = 6
+
+
+def _secret_values(secrets: Any) -> list[str]:
+    """Every string leaf of the given values (a key, or a list of client keys), longest first."""
+    if isinstance(secrets, dict):
+        found = [leaf for item in secrets.values() for leaf in _secret_values(item)]
+    elif isinstance(secrets, (list, tuple)):
+        found = [leaf for item in secrets for leaf in _secret_values(item)]
+    else:
+        found = [str(secrets)] if isinstance(secrets, str) and len(secrets) >= MIN_SECRET_VALUE else []
+    return sorted(set(found), key=len, reverse=True)
+
+
+def redact(value: Any, secrets: Any = None) -> Any:
     """Drop every value whose key names a secret and scrub secrets out of strings, at any depth: no record or
-    report may carry one."""
+    report may carry one. ``secrets``: the values of the settings the specs declare secret
+    (``query('atlas.vllm.role_options', secret=true)``), removed wherever they appear whatever the key."""
+    return _redact(value, _secret_values(secrets))
+
+
+def _redact(value: Any, known: list[str]) -> Any:
     if isinstance(value, dict):
-        return {key: (REDACTED if _SECRET_KEY.search(str(key)) else redact(item)) for key, item in value.items()}
+        return {key: (REDACTED if _SECRET_KEY.search(str(key)) else _redact(item, known))
+                for key, item in value.items()}
     if isinstance(value, list):
-        return [redact(item) for item in value]
+        return [_redact(item, known) for item in value]
     if isinstance(value, str):
+        for secret in known:
+            value = value.replace(secret, REDACTED)
         return redact_text(value)
     return value
 

@@ -13,12 +13,23 @@ description:
   - C(playbooks/validate.yml) checks every one of them an inventory sets, so the list of settings it looks at is
     the specs themselves.
 version_added: 1.0.0
+options:
+  secret:
+    description:
+      - Only the options the specs declare secret (C(no_log) true), for example C(vllm_api_key); records scrub
+        their values wherever they appear.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
 - name: The role settings this node's inventory sets
   ansible.builtin.debug:
     msg: "{{ query('atlas.vllm.role_options') | select('in', hostvars[inventory_hostname]) | list }}"
+
+- name: The settings that are secrets
+  ansible.builtin.debug:
+    msg: "{{ query('atlas.vllm.role_options', secret=true) }}"
 """
 
 RETURN = r"""
@@ -30,11 +41,12 @@ _raw:
 
 from ansible.errors import AnsibleLookupError  # noqa: E402
 from ansible.plugins.lookup import LookupBase  # noqa: E402
-from ansible_collections.atlas.vllm.plugins.module_utils.role_specs import role_options  # noqa: E402
+from ansible_collections.atlas.vllm.plugins.module_utils.role_specs import role_options, secret_options  # noqa: E402
 
 
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         if terms:
             raise AnsibleLookupError(f"role_options takes no terms, got {terms!r}")
-        return sorted(role_options())
+        self.set_options(var_options=variables, direct=kwargs)
+        return secret_options() if self.get_option("secret") else sorted(role_options())

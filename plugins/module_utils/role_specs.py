@@ -25,3 +25,9 @@ def role_options(roles_dir: Path = ROLES_DIR) -> dict[str, dict[str, Any]]:
         specs = yaml.safe_load(spec_file.read_text(encoding="utf-8")) or {}
         options.update(((specs.get("argument_specs") or {}).get("main") or {}).get("options") or {})
     return options
+
+
+def secret_options(roles_dir: Path = ROLES_DIR) -> list[str]:
+    """The options the specs declare secret (``no_log: true``): the one list that no_log, redaction and the
+    report's scrubbing of values follow."""
+    return sorted(name for name, spec in role_options(roles_dir).items() if (spec or {}).get("no_log"))

@@ -203,3 +203,17 @@ def test_every_inventory_host_appears_even_with_no_record_at_all() -> None:
     named = {c.get("classname") for c in suite}
     assert named == {"atlas-01", "atlas-02", "atlas-03", "atlas-gw-01"}
     assert suite.get("failures") == "3"
+
+
+def test_the_values_of_declared_secrets_are_scrubbed_wherever_they_appear() -> None:
+    record = {"instances": [{"name": "vllm-0", "note": "started with sk-live-0042abcd as its key",
+                             "args": ["--served-model-name", "qwen", "--api-key", "sk-live-0042abcd"]}],
+              "router": {"clients": "client key ck-site-9f8e7d was accepted"}, "short": "on"}
+    secrets = ["sk-live-0042abcd", [{"name": "ci", "key": "ck-site-9f8e7d"}], "on", ""]
+    scrubbed = redact(record, secrets)
+    text = repr(scrubbed)
+    assert "sk-live-0042abcd" not in text and "ck-site-9f8e7d" not in text
+    assert scrubbed["instances"][0]["note"] == "started with <redacted> as its key"
+    assert scrubbed["router"]["clients"] == "client key <redacted> was accepted"
+    # Values shorter than six characters are matched by name only: "on" stays where it is a word.
+    assert scrubbed["short"] == "on"
