@@ -35,6 +35,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "wait_seconds": {"type": "float", "default": 0},
     "poll_interval": {"type": "float", "default": 0.5},
     "request_timeout": {"type": "float", "default": 5},
+    "docker_timeout": {"type": "int", "default": 30},
     "validate_certs": {"type": "bool", "default": True},
     "probe": {
         "type": "dict",
@@ -59,6 +60,8 @@ def check_inputs(params: dict[str, Any]) -> bytes | None:
         raise ValueError(f"wait_seconds must not be negative, got {params['wait_seconds']}")
     if params["request_timeout"] <= 0:
         raise ValueError(f"request_timeout must be greater than 0, got {params['request_timeout']}")
+    if params["docker_timeout"] < 1:
+        raise ValueError(f"docker_timeout must be at least 1 second, got {params['docker_timeout']}")
     if not params["instances"]:
         raise ValueError("instances is empty: there is nothing to check")
     names = [instance["name"] for instance in params["instances"]]

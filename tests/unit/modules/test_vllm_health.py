@@ -422,3 +422,14 @@ def test_every_returned_key_is_documented(capsys, servers, docker, png_file):
     assert set(one) == set(documented) - {"time_to_ready_s"}
     assert set(one["container"]) == set(documented["container"]["contains"])
     assert set(one["probe"]) == set(documented["probe"]["contains"])
+
+
+def test_a_docker_daemon_that_does_not_answer_fails_the_instance_naming_the_call(capsys, servers, docker):
+    server = servers(load_seconds=30)
+    docker.hang()
+    failed, result, elapsed = run(capsys, {"instances": [instance(server, container="vllm-0")], "wait_seconds": 60,
+                                           "docker_timeout": 1, "docker_executable": str(docker.path)})
+    assert failed and elapsed < 20
+    assert result["instances"][0]["state"] == "failed"
+    assert (f"cannot inspect container vllm-0: '{docker.path} inspect --type container vllm-0' did not answer in 1 s "
+            "and was stopped") in result["msg"]
