@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ansible_collections.atlas.vllm.plugins.module_utils import bounded_run
 from ansible_collections.atlas.vllm.plugins.module_utils import weights_manifest as wm
 from ansible_collections.atlas.vllm.plugins.module_utils.locale_env import C_LOCALE
 
@@ -52,7 +53,13 @@ class ModelScopeDownload:
             )
         os.makedirs(self.root, exist_ok=True)
         before = self.snapshot()
-        rc, stdout, stderr = self.module.run_command(argv, environ_update=modelscope_env(params["modelscope_token"]))
+        deadline = params["modelscope_timeout"]
+        outcome = bounded_run.run_bounded(argv, deadline, modelscope_env(params["modelscope_token"]))
+        if outcome.timed_out:
+            self.fail(f"the ModelScope CLI did not finish downloading {params['model']} into {self.root} within "
+                      f"{deadline} s (model_weights_timeout) and was stopped; the files it completed stay and a "
+                      "re-run continues from them", timed_out=True)
+        rc, stdout, stderr = outcome.rc, outcome.stdout, outcome.stderr
         if rc != 0:
             tail = "\n".join((stdout + stderr).strip().splitlines()[-5:])
             self.fail(f"modelscope download of {params['model']} into {self.root} failed (rc {rc}): {tail}", rc=rc)

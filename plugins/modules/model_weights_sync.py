@@ -79,6 +79,12 @@ options:
       - ModelScope access token for private or gated models. It is passed to the CLI in the environment
         (C(MODELSCOPE_API_TOKEN)), never on the command line, and never returned.
     type: str
+  modelscope_timeout:
+    description:
+      - Seconds the ModelScope CLI may take for the whole download. Past it the CLI is stopped (with anything it
+        started) and the task fails saying so; the files it completed stay, and a re-run continues from them.
+    type: int
+    default: 7200
   write_manifest:
     description: Write the manifest in use to C(MANIFEST.sha256) in O(path) when it differs, so
       C(sha256sum -c MANIFEST.sha256) works there.
@@ -218,6 +224,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "modelscope_executable": {"type": "str", "default": "modelscope"},
     "modelscope_revision": {"type": "str"},
     "modelscope_token": {"type": "str", "no_log": True},
+    "modelscope_timeout": {"type": "int", "default": 7200},
     "write_manifest": {"type": "bool", "default": True},
     "time_budget": {"type": "float", "default": 0},
     "session": {"type": "str", "default": ""},
@@ -232,6 +239,8 @@ def main() -> None:
         supports_check_mode=True,
         required_if=[("mode", "mirror", ["mirror_url"]), ("mode", "modelscope", ["model"])],
     )
+    if module.params["modelscope_timeout"] < 1:
+        module.fail_json(msg=f"modelscope_timeout must be at least 1, got {module.params['modelscope_timeout']}")
     if module.params["timeout"] < 1:
         module.fail_json(msg=f"timeout must be at least 1, got {module.params['timeout']}")
     result = WeightsSync(module).run()

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
+from ansible_collections.atlas.vllm.plugins.module_utils import bounded_run, weights_modelscope
 from ansible_collections.atlas.vllm.plugins.module_utils import weights_manifest as wm
-from ansible_collections.atlas.vllm.plugins.module_utils import weights_modelscope
 from ansible_collections.atlas.vllm.plugins.modules import model_weights_sync
 
 MODEL = "Qwen/Qwen2.5-VL-7B-Instruct"
@@ -127,7 +127,17 @@ def run(monkeypatch):
         def fake_fail_json(self, msg, **result):
             raise ModuleExit(True, dict(result, msg=msg, failed=True))
 
+        def fake_run_bounded(argv, timeout, environ_update=None):
+            calls.append((list(argv), dict(environ_update or {})))
+            if not command:
+                return bounded_run.Outcome(127, "", "not expected")
+            reply = command(argv, environ_update or {})
+            if reply == "hang":
+                return bounded_run.Outcome(-9, "", "", timed_out=True)
+            return bounded_run.Outcome(*reply)
+
         monkeypatch.setattr(basic.AnsibleModule, "run_command", fake_run_command)
+        monkeypatch.setattr(bounded_run, "run_bounded", fake_run_bounded)
         monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, arg, *a, **k: f"/usr/bin/{arg}")
         monkeypatch.setattr(basic.AnsibleModule, "exit_json", fake_exit_json)
         monkeypatch.setattr(basic.AnsibleModule, "fail_json", fake_fail_json)
@@ -461,3 +471,13 @@ def test_modelscope_check_mode_runs_nothing(tmp_path, run):
 
 
 # -- documentation --------------------------------------------------------------------------------------------
+
+
+def test_a_modelscope_cli_that_does_not_finish_is_stopped_at_the_deadline(tmp_path, run):
+    root = tmp_path / "m"
+    failed, result = run({"path": str(root), "mode": "modelscope", "model": MODEL, "modelscope_timeout": 600},
+                         command=lambda argv, env: "hang")
+    assert failed and result["timed_out"] is True
+    assert result["msg"] == (f"the ModelScope CLI did not finish downloading {MODEL} into {root} within 600 s "
+                             "(model_weights_timeout) and was stopped; the files it completed stay and a re-run "
+                             "continues from them")
