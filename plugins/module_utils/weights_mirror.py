@@ -33,6 +33,9 @@ class MirrorFetch:
             timeout=self.params["timeout"],
             validate_certs=self.params["validate_certs"],
             follow_redirects="safe",
+            url_username=self.params.get("mirror_username"),
+            url_password=self.params.get("mirror_password"),
+            force_basic_auth=bool(self.params.get("mirror_username")),
         )
 
 

@@ -62,7 +62,14 @@ options:
   mirror_url:
     description:
       - URL of the model's directory on the mirror; a file is fetched from C(<mirror_url>/<relative path>).
-      - Required when O(mode=mirror).
+      - Required when O(mode=mirror). It must not carry user info (C(user:password@)); give
+        O(mirror_username) and O(mirror_password) instead, so that the password stays out of results and messages.
+    type: str
+  mirror_username:
+    description: User for HTTP basic authentication at the mirror.
+    type: str
+  mirror_password:
+    description: Password for HTTP basic authentication at the mirror; never returned.
     type: str
   model:
     description: ModelScope model id (C(Owner/Name)); required when O(mode=modelscope).
@@ -210,6 +217,7 @@ progress:
 """
 
 from typing import Any  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.atlas.vllm.plugins.module_utils.weights_sync import WeightsSync  # noqa: E402
@@ -220,6 +228,8 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "verify": {"type": "str", "choices": ["size", "sha256"], "default": "sha256"},
     "manifest_content": {"type": "str"},
     "mirror_url": {"type": "str"},
+    "mirror_username": {"type": "str"},
+    "mirror_password": {"type": "str", "no_log": True},
     "model": {"type": "str"},
     "modelscope_executable": {"type": "str", "default": "modelscope"},
     "modelscope_revision": {"type": "str"},
@@ -239,6 +249,9 @@ def main() -> None:
         supports_check_mode=True,
         required_if=[("mode", "mirror", ["mirror_url"]), ("mode", "modelscope", ["model"])],
     )
+    if "@" in urlsplit(module.params["mirror_url"] or "").netloc:
+        module.fail_json(msg="mirror_url carries user info; pass the mirror's user and password as mirror_username "
+                             "and mirror_password (the role splits model_weights_mirror_url for you)")
     if module.params["modelscope_timeout"] < 1:
         module.fail_json(msg=f"modelscope_timeout must be at least 1, got {module.params['modelscope_timeout']}")
     if module.params["timeout"] < 1:

@@ -481,3 +481,30 @@ def test_a_modelscope_cli_that_does_not_finish_is_stopped_at_the_deadline(tmp_pa
     assert result["msg"] == (f"the ModelScope CLI did not finish downloading {MODEL} into {root} within 600 s "
                              "(model_weights_timeout) and was stopped; the files it completed stay and a re-run "
                              "continues from them")
+
+
+def test_a_mirror_url_with_user_info_is_refused_before_anything_runs(tmp_path, run):
+    failed, result = run({"path": str(tmp_path / "m"), "mode": "mirror",
+                          "mirror_url": "http://ops:s3cret-pass@10.231.0.1:8090/Qwen/x"})
+    assert failed and "mirror_url carries user info" in result["msg"]
+    assert "s3cret-pass" not in repr(result)
+
+
+def test_mirror_credentials_go_as_basic_auth_and_the_password_is_no_log(monkeypatch, tmp_path):
+    from ansible_collections.atlas.vllm.plugins.module_utils import weights_mirror
+    seen = {}
+
+    def fake_open_url(url, **kwargs):
+        seen.update(kwargs, url=url)
+        raise OSError("stop here")
+
+    monkeypatch.setattr(weights_mirror, "open_url", fake_open_url)
+    fetch = weights_mirror.MirrorFetch()
+    fetch.params = {"timeout": 5, "validate_certs": True, "mirror_username": "ops", "mirror_password": "s3cret-pass"}
+    try:
+        fetch.request("http://10.231.0.1:8090/Qwen/x/config.json")
+    except OSError:
+        pass
+    assert (seen["url_username"], seen["url_password"], seen["force_basic_auth"]) == ("ops", "s3cret-pass", True)
+    assert seen["url"] == "http://10.231.0.1:8090/Qwen/x/config.json"
+    assert model_weights_sync.ARGUMENT_SPEC["mirror_password"]["no_log"] is True
