@@ -4,9 +4,10 @@
 
 Two deploys against one fleet undo each other (one removes the containers the other just planned, both write one
 weights download). Each run writes ``{run_id, owner, controller, started, acquired}`` to a file on every node it
-changes and removes it at its end. A second run finding another run's lock waits; a lock is stale, and may be
-taken over, when it is older than the maximum age (an interrupted run never removes its lock) or when the operator
-says so.
+changes and removes it at its end. A second run finding another run's lock waits. The lock is taken over when the
+run that holds it is over: started from this same controller and its ansible-playbook process is gone (a run that
+an error stopped, or Ctrl-C, never reaches its release), or older than the maximum age (from another controller),
+or when the operator says so.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-FREE, OURS, HELD, STALE, BROKEN = "free", "ours", "held", "stale", "broken"
+FREE, OURS, HELD, STALE, BROKEN, ENDED = "free", "ours", "held", "stale", "broken", "ended"
 
 
 def parse_lock(text: str) -> dict[str, Any]:
@@ -35,12 +36,18 @@ def age_seconds(holder: dict[str, Any], now: datetime) -> float | None:
     return (now - acquired).total_seconds()
 
 
-def decide(holder: dict[str, Any] | None, run_id: str, now: datetime, max_age: int, break_lock: bool) -> str:
-    """FREE: no lock; OURS: this run holds it; STALE/BROKEN: take it over; HELD: another run holds it, wait."""
+def decide(holder: dict[str, Any] | None, run_id: str, now: datetime, max_age: int, break_lock: bool,
+           controller: str = "", live_pids: list[int] | None = None) -> str:
+    """FREE: no lock; OURS: this run holds it; ENDED/STALE/BROKEN: take it over; HELD: another run holds it, wait.
+
+    ENDED: the holder ran on ``controller`` (this run's) and its process is not among ``live_pids`` there.
+    """
     if holder is None:
         return FREE
     if holder.get("run_id") == run_id:
         return OURS
+    if controller and holder.get("controller") == controller and holder.get("pid") not in (live_pids or []):
+        return ENDED
     age = age_seconds(holder, now)
     if age is not None and age > max_age:
         return STALE

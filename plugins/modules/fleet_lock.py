@@ -12,8 +12,10 @@ version_added: "1.0.0"
 description:
   - With O(state=present), creates the lock file O(path) holding the run's id, owner, controller and start time.
     When another run holds it, waits up to O(wait) seconds for it to go, then fails naming the holder.
-  - A lock older than O(max_age) seconds is stale (an interrupted run never removes its own) and is taken over,
-    as is any lock when O(break_lock=true); the result's RV(replaced) names the holder that was replaced.
+  - A lock whose run is over is taken over at once, that is one recorded by this O(controller) whose O(pid) is not
+    in O(live_pids) (a run that an error stopped, or Ctrl-C, never releases its lock). A lock older than O(max_age)
+    seconds is stale and taken over too, as is any lock when O(break_lock=true); the result's RV(replaced) names
+    the holder that was replaced.
   - With O(state=absent), removes the lock only when this run holds it; another run's lock is left alone.
   - In check mode nothing is written and nothing waited for; a lock held by another run is returned in
     RV(holder).
@@ -41,6 +43,19 @@ options:
     description: When the run started (ISO 8601), shown to a run that finds the lock.
     type: str
     default: ""
+  controller:
+    description: This run's controller (host name and boot id), recorded in the lock and compared with a holder's.
+    type: str
+    default: ""
+  pid:
+    description: This run's ansible-playbook process id on O(controller), recorded in the lock.
+    type: int
+    default: 0
+  live_pids:
+    description: The ansible-playbook processes alive on O(controller); a holder from there not among them is over.
+    type: list
+    elements: int
+    default: []
   wait:
     description: Seconds to wait for another run's lock before failing.
     type: int
@@ -114,6 +129,7 @@ from datetime import datetime  # noqa: E402
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.atlas.vllm.plugins.module_utils.fleet_lock import (  # noqa: E402
     BROKEN,
+    ENDED,
     FREE,
     HELD,
     OURS,
@@ -131,6 +147,9 @@ ARGUMENT_SPEC = {
     "run_id": {"type": "str", "required": True},
     "owner": {"type": "str", "default": "unknown"},
     "started": {"type": "str", "default": ""},
+    "controller": {"type": "str", "default": ""},
+    "pid": {"type": "int", "default": 0},
+    "live_pids": {"type": "list", "elements": "int", "default": []},
     "wait": {"type": "int", "default": 600},
     "max_age": {"type": "int", "default": 14400},
     "break_lock": {"type": "bool", "default": False},
@@ -165,19 +184,21 @@ def now() -> datetime:
 def take(module: AnsibleModule) -> None:
     params = module.params
     path = params["path"]
-    record = {"run_id": params["run_id"], "owner": params["owner"], "started": params["started"]}
+    record = {"run_id": params["run_id"], "owner": params["owner"], "started": params["started"],
+              "controller": params["controller"], "pid": params["pid"]}
     started_wait = time.monotonic()
     replaced = None
     while True:
         holder = read_holder(path)
-        verdict = decide(holder, params["run_id"], now(), params["max_age"], params["break_lock"])
+        verdict = decide(holder, params["run_id"], now(), params["max_age"], params["break_lock"],
+                         params["controller"], params["live_pids"])
         waited = round(time.monotonic() - started_wait, 1)
         if verdict == OURS:
             module.exit_json(changed=False, acquired=True, waited_s=waited)
         if module.check_mode:
             extra = {"holder": holder, "holder_text": describe(holder, now())} if holder else {}
             module.exit_json(changed=verdict != HELD, acquired=False, waited_s=0.0, **extra)
-        if verdict in (STALE, BROKEN):
+        if verdict in (STALE, BROKEN, ENDED):
             # Only the run that removes the old lock goes on to create its own; others see a fresh holder.
             replaced = holder
             try:

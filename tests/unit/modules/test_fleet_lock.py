@@ -128,3 +128,25 @@ def test_decisions() -> None:
     unreadable = rules.parse_lock("{not json")
     assert rules.decide(unreadable, "b", now, 14400, False) == rules.HELD
     assert rules.describe(unreadable, now).startswith("unknown (unreadable lock file) (run ?")
+
+
+def test_a_lock_whose_run_is_over_on_this_controller_is_taken_at_once(run_module, tmp_path):
+    path = tmp_path / "deploy.lock"
+    holder = dict(hold(path), controller="ops-1/boot-a", pid=4242)
+    path.write_text(json.dumps(holder))
+    started = time.monotonic()
+    # pid 4242 is not among the live runs of ops-1: that run was stopped by an error before its release.
+    outcome = run_module(fleet_lock, args(path, wait=600, controller="ops-1/boot-a", pid=5151, live_pids=[5151]),
+                         NO_COMMANDS)
+    assert not outcome.failed and outcome.result["replaced"] == holder
+    assert time.monotonic() - started < 5
+    written = json.loads(path.read_text())
+    assert (written["run_id"], written["controller"], written["pid"]) == ("run-b", "ops-1/boot-a", 5151)
+
+
+def test_a_live_run_or_another_controllers_run_is_waited_for(run_module, tmp_path):
+    path = tmp_path / "deploy.lock"
+    path.write_text(json.dumps(dict(hold(path), controller="ops-1/boot-a", pid=4242)))
+    alive = run_module(fleet_lock, args(path, wait=0, controller="ops-1/boot-a", live_pids=[4242, 5151]), NO_COMMANDS)
+    elsewhere = run_module(fleet_lock, args(path, wait=0, controller="ops-2/boot-b", live_pids=[5151]), NO_COMMANDS)
+    assert alive.failed and elsewhere.failed
