@@ -63,13 +63,20 @@ def _parent(pid: int, proc: str = PROC) -> int:
 
 
 def run_pid(start: int, proc: str = PROC) -> int:
-    """The outermost ansible-playbook process above ``start`` (workers are forks of the run's main process)."""
-    found, pid = 0, start
-    while pid > 1:
-        if is_playbook(_cmdline(pid, proc)):
-            found = pid
+    """The main process of the ansible-playbook run ``start`` belongs to.
+
+    Workers are forks of the main process and carry its command line; a run started from a task of another run
+    (a playbook that runs ansible-playbook) has a module process between the two, so the climb stops there.
+    """
+    pid = start
+    while pid > 1 and not is_playbook(_cmdline(pid, proc)):
         pid = _parent(pid, proc)
-    return found
+    if pid <= 1:
+        return 0
+    argv = _cmdline(pid, proc)
+    while (parent := _parent(pid, proc)) > 1 and _cmdline(parent, proc) == argv:
+        pid = parent
+    return pid
 
 
 def live_runs(proc: str = PROC) -> list[int]:

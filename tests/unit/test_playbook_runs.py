@@ -31,9 +31,14 @@ def test_the_run_is_the_outermost_ansible_playbook_above_the_worker(tmp_path):
         410: (400, ["/usr/bin/python3", "/opt/venv/bin/ansible-playbook", "deploy.yml"]),  # a forked worker
         500: (1, ["/opt/venv/bin/ansible-playbook", "report.yml"]),
         600: (1, ["python3", "-m", "http.server"]),
+        # A deploy started by a task of run 400: the command module sits between the two runs.
+        650: (410, ["/usr/bin/python3", "/root/.ansible/tmp/AnsiballZ_command.py"]),
+        700: (650, ["/opt/venv/bin/ansible-playbook", "deploy.yml", "-i", "hosts"]),
+        710: (700, ["/opt/venv/bin/ansible-playbook", "deploy.yml", "-i", "hosts"]),
     })
     assert playbook_runs.run_pid(410, str(proc)) == 400
-    assert playbook_runs.live_runs(str(proc)) == [400, 410, 500]
+    assert playbook_runs.run_pid(710, str(proc)) == 700
+    assert playbook_runs.live_runs(str(proc)) == [400, 410, 500, 700, 710]
     assert playbook_runs.run_pid(600, str(proc)) == 0
 
 
