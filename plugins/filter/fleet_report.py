@@ -133,7 +133,7 @@ def fleet_report(records: list[dict[str, Any]], generated: str, since: str | Non
     ordered = [found[host] for host in sorted(found)]
     statuses = [node.get("verdict", {}).get("status", "UNKNOWN") for node in ordered]
     instances = [i for node in ordered for i in node.get("instances", [])]
-    listed = ordered + [endpoints[host] for host in sorted(endpoints)]
+    gateways_listed = [endpoints[host] for host in sorted(endpoints)]
     return {
         "generated": generated,
         "summary": {
@@ -143,9 +143,9 @@ def fleet_report(records: list[dict[str, Any]], generated: str, since: str | Non
             "critical": statuses.count("CRITICAL"),
             "instances": len(instances),
             "instances_ready": sum(1 for i in instances if i.get("ready")),
-            "incomplete": sum(1 for entry in listed if entry.get("problem")),
+            "incomplete": sum(1 for entry in [*ordered, *gateways_listed] if entry.get("problem")),
         },
-        "endpoints": [endpoints[host] for host in sorted(endpoints)],
+        "endpoints": gateways_listed,
         "nodes": ordered,
     }
 

@@ -24,7 +24,7 @@ def parse_lock(text: str) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except ValueError:
-        return {"run_id": None, "owner": "unknown (unreadable lock file)"}
+        data = None
     return data if isinstance(data, dict) else {"run_id": None, "owner": "unknown (unreadable lock file)"}
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from ansible_collections.atlas.vllm.plugins.module_utils import bounded_run
 from ansible_collections.atlas.vllm.plugins.module_utils.locale_env import C_LOCALE
 from ansible_collections.atlas.vllm.plugins.module_utils.vllm_causes import recognise
 from ansible_collections.atlas.vllm.plugins.module_utils.vllm_containers import (
@@ -45,11 +45,9 @@ CAUSE_WINDOW = 400
 class Watch:
     """Checks all instances concurrently until all are ready, one has failed, or the wait is over."""
 
-    def __init__(self, params: dict[str, Any], docker: str | None, run_command: Callable[..., tuple[int, str, str]]
-                 ) -> None:
+    def __init__(self, params: dict[str, Any], docker: str | None) -> None:
         self.params = params
         self.docker = docker
-        self.run_command = run_command
         self.started = time.monotonic()
         self.deadline = self.started + max(self.params["wait_seconds"], 0)
         self.stop = threading.Event()
@@ -191,10 +189,12 @@ class Watch:
         return merge_log_tail(out, err, lines)
 
     def run_docker(self, args: list[str]) -> tuple[int, str, str]:
-        try:
-            return self.run_command([self.docker, *args], environ_update=C_LOCALE, handle_exceptions=False)
-        except OSError as exc:
-            return 127, "", str(exc)
+        """One docker call, stopped at docker_timeout: a daemon that does not answer is named (rc 124)."""
+        argv, timeout = [self.docker, *args], self.params["docker_timeout"]
+        outcome = bounded_run.run_bounded(argv, timeout, C_LOCALE)
+        if outcome.timed_out:
+            return 124, "", bounded_run.timeout_message(argv, timeout)
+        return outcome.rc, outcome.stdout, outcome.stderr
 
 
 def new_result(instance: dict[str, Any]) -> dict[str, Any]:

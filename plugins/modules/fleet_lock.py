@@ -181,6 +181,11 @@ def now() -> datetime:
     return datetime.now()
 
 
+def holder_fields(holder: dict | None) -> dict:
+    """The holder, as data and in one line, for a result; nothing when the lock is free."""
+    return {"holder": holder, "holder_text": describe(holder, now())} if holder else {}
+
+
 def take(module: AnsibleModule) -> None:
     params = module.params
     path = params["path"]
@@ -196,8 +201,7 @@ def take(module: AnsibleModule) -> None:
         if verdict == OURS:
             module.exit_json(changed=False, acquired=True, waited_s=waited)
         if module.check_mode:
-            extra = {"holder": holder, "holder_text": describe(holder, now())} if holder else {}
-            module.exit_json(changed=verdict != HELD, acquired=False, waited_s=0.0, **extra)
+            module.exit_json(changed=verdict != HELD, acquired=False, waited_s=0.0, **holder_fields(holder))
         if verdict in (STALE, BROKEN, ENDED):
             # Only the run that removes the old lock goes on to create its own; others see a fresh holder.
             replaced = holder
@@ -213,8 +217,9 @@ def take(module: AnsibleModule) -> None:
                 module.exit_json(changed=True, acquired=True, waited_s=waited, **result)
             continue
         if waited >= params["wait"]:
-            module.fail_json(msg=f"the fleet lock {path} is held by {describe(holder, now())}; waited {waited:g} s",
-                             acquired=False, holder=holder, holder_text=describe(holder, now()), waited_s=waited)
+            fields = holder_fields(holder)
+            module.fail_json(msg=f"the fleet lock {path} is held by {fields['holder_text']}; waited {waited:g} s",
+                             acquired=False, waited_s=waited, **fields)
         time.sleep(min(POLL_SECONDS, max(params["wait"] - waited, 0.1)))
 
 
@@ -222,8 +227,7 @@ def release(module: AnsibleModule) -> None:
     path = module.params["path"]
     holder = read_holder(path)
     if holder is None or holder.get("run_id") != module.params["run_id"]:
-        extra = {"holder": holder, "holder_text": describe(holder, now())} if holder else {}
-        module.exit_json(changed=False, acquired=False, waited_s=0.0, **extra)
+        module.exit_json(changed=False, acquired=False, waited_s=0.0, **holder_fields(holder))
     if not module.check_mode:
         os.unlink(path)
     module.exit_json(changed=True, acquired=False, waited_s=0.0)

@@ -221,7 +221,6 @@ msg:
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.atlas.vllm.plugins.module_utils import bounded_run  # noqa: E402
 from ansible_collections.atlas.vllm.plugins.module_utils.vllm_health_inputs import (  # noqa: E402
     ARGUMENT_SPEC,
     check_inputs,
@@ -235,16 +234,6 @@ from ansible_collections.atlas.vllm.plugins.module_utils.vllm_watch import (  # 
 )
 
 
-def bounded_docker(timeout: int):
-    """A run_command for the watch whose docker calls end at the deadline (rc 124 and the call named)."""
-    def run(argv: list[str], environ_update: dict[str, str] | None = None, **_: object) -> tuple[int, str, str]:
-        outcome = bounded_run.run_bounded(argv, timeout, environ_update)
-        if outcome.timed_out:
-            return 124, "", bounded_run.timeout_message(argv, timeout)
-        return outcome.rc, outcome.stdout, outcome.stderr
-    return run
-
-
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     try:
@@ -252,7 +241,7 @@ def main() -> None:
         docker = docker_path(module.params, module.get_bin_path)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
-    results = Watch(module.params, docker, bounded_docker(module.params["docker_timeout"])).run()
+    results = Watch(module.params, docker).run()
     all_ready = all(result["ready"] for result in results)
     if image is not None and all_ready:
         probe_all(module.params, results, image)

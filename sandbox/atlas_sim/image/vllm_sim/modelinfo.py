@@ -79,6 +79,11 @@ def _hf_candidates(repo_id: str, env: dict[str, str]) -> list[Path]:
     return sorted(p for p in snapshots.iterdir() if p.is_dir())
 
 
+def _looks_like_repo(model: str) -> bool:
+    """An `owner/name` id rather than a path."""
+    return not model.startswith(("/", ".")) and model.count("/") == 1
+
+
 def _cached(model: str, env: dict[str, str], download_dir: str | None) -> Path | None:
     candidates = _modelscope_candidates(model, env) if _uses_modelscope(env) else _hf_candidates(model, env)
     if download_dir:
@@ -130,16 +135,14 @@ def hub_lookup(model: str, env: dict[str, str], download_dir: str | None = None)
     """True when vLLM would ask the hub for `model`: no local directory, no cached snapshot, not offline."""
     if hub_offline(env) or os.path.exists(model):
         return False
-    looks_like_repo = not model.startswith(("/", ".")) and model.count("/") == 1
-    return looks_like_repo and _cached(model, env, download_dir) is None
+    return _looks_like_repo(model) and _cached(model, env, download_dir) is None
 
 
 def resolve_model(model: str, env: dict[str, str], download_dir: str | None = None) -> Path:
     path = Path(model)
     if path.is_dir() and (path / "config.json").is_file():
         return path
-    looks_like_repo = not model.startswith(("/", ".")) and model.count("/") == 1
-    if looks_like_repo and not path.exists():
+    if _looks_like_repo(model) and not path.exists():
         found = _cached(model, env, download_dir)
         if found is not None:
             return found
