@@ -114,11 +114,16 @@ class Handler(BaseHTTPRequestHandler):
             server.auth.append(self.headers.get("Authorization", ""))
             server.in_flight += 1
             server.max_in_flight = max(server.max_in_flight, server.in_flight)
+        # The answer is written to the socket only after the request stops counting as in flight: a client that
+        # has read the last byte may send its next request at once, and that one must not be counted beside it.
+        socket_file, self.wfile = self.wfile, io.BytesIO()
         try:
             self._answer(body)
         finally:
             with server.lock:
                 server.in_flight -= 1
+            self.wfile, answer = socket_file, self.wfile.getvalue()
+            socket_file.write(answer)
 
     def _answer(self, body: dict) -> None:
         server = self.server
