@@ -206,11 +206,12 @@ def fleet_report_markdown(report: dict[str, Any]) -> str:
         lines += ["", "## What to do", ""]
         lines += _table(["Node", "Severity", "Device", "Check", "Seen", "Action"], actions)
     instances = [[node["host"], i.get("name"), i.get("url"), ",".join(str(d) for d in i.get("devices", [])),
-                  i.get("state"), i.get("time_to_ready_s")]
+                  i.get("state"), i.get("time_to_ready_s"), _image_cell(i)]
                  for node in report["nodes"] for i in node.get("instances", [])]
     if instances:
         lines += ["", "## Instances", ""]
-        lines += _table(["Node", "Instance", "Endpoint", "NPUs", "State", "Ready after (s)"], instances)
+        lines += _table(["Node", "Instance", "Endpoint", "NPUs", "State", "Ready after (s)", "Image (digest)"],
+                        instances)
     matrix = [line for node in report["nodes"] for line in node.get("hccl", {}).get("lines", [])]
     if matrix:
         lines += ["", "## NPU network (HCCL ping matrix)", ""] + [f"- {line}" for line in dict.fromkeys(matrix)]
@@ -227,6 +228,14 @@ def fleet_report_markdown(report: dict[str, Any]) -> str:
         lines += ["", "## Accuracy (AISBench)", ""]
         lines += _table(["Node", "Instance", "Dataset", "Accuracy", "Minimum", "Result"], accuracy)
     return "\n".join(lines) + "\n"
+
+
+def _image_cell(instance: dict[str, Any]) -> str:
+    """The build an instance runs: its registry digest, else (an image loaded from an archive) its image ID."""
+    digests = instance.get("image_digests") or []
+    if digests:
+        return ", ".join(digests)
+    return f"{instance['image_id']} (no registry digest)" if instance.get("image_id") else "-"
 
 
 def _endpoint_lines(endpoints: list[dict[str, Any]]) -> list[str]:

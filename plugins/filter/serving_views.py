@@ -3,7 +3,7 @@
 """Reshape serving data between the vllm role, the vllm_health module, the results records and the summary.
 
 ``{{ endpoint | atlas.vllm.vllm_health_instance }}``                -> an O(instances) entry of vllm_health
-``{{ health.instances | atlas.vllm.vllm_instance_records(endpoints) }}`` -> what the fleet report keeps
+``{{ health.instances | atlas.vllm.vllm_instance_records(endpoints, images) }}`` -> what the fleet report keeps
 ``{{ hostvars_list | atlas.vllm.endpoint_table }}``                  -> the endpoint table printed after deploy
 """
 
@@ -19,12 +19,18 @@ def vllm_health_instance(endpoint: dict[str, Any]) -> dict[str, Any]:
             "served_model_name": endpoint.get("served_model_name")}
 
 
-def vllm_instance_records(health: list[dict[str, Any]], endpoints: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def vllm_instance_records(health: list[dict[str, Any]], endpoints: list[dict[str, Any]],
+                          images: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """One record per planned instance; ``images`` (docker_image_info's ``images``) gives the registry digests
+    of the image each container runs, so a report says which build served, whatever the tag names since."""
     by_name = {item.get("name"): item for item in health or []}
+    digests = {image.get("Id"): sorted({d.partition("@")[2] for d in image.get("RepoDigests") or []})
+               for image in images or []}
     records = []
     for endpoint in endpoints:
         seen = by_name.get(endpoint["name"], {})
         probe = seen.get("probe") or {}
+        container = seen.get("container") or {}
         records.append({
             "name": endpoint["name"], "url": endpoint["url"], "devices": endpoint["devices"],
             "port": endpoint["port"], "served_model_name": endpoint.get("served_model_name"),
@@ -32,6 +38,8 @@ def vllm_instance_records(health: list[dict[str, Any]], endpoints: list[dict[str
             "time_to_ready_s": seen.get("time_to_ready_s"), "max_model_len": seen.get("max_model_len"),
             "probe_answer": probe.get("answer"), "probe_latency_s": probe.get("latency_s"),
             "probe_usage": probe.get("usage"),
+            "image": container.get("image"), "image_id": container.get("image_id"),
+            "image_digests": digests.get(container.get("image_id"), []),
         })
     return records
 

@@ -30,7 +30,7 @@ def parse_inspect(text: str) -> dict[str, Any]:
     """The state of one container from ``docker inspect`` (or ``podman inspect``) JSON.
 
     Returns ``{name, status, running, restarting, exit_code, oom_killed, error, started_at, finished_at,
-    restart_count, restart_policy, shm_size}``; ValueError when the text holds no container.
+    restart_count, restart_policy, shm_size, image, image_id}``; ValueError when the text holds no container.
     """
     try:
         data = json.loads(text or "null")
@@ -57,6 +57,9 @@ def parse_inspect(text: str) -> dict[str, Any]:
         "restart_policy": policy.get("Name") or None,
         # Bytes of the container's /dev/shm; docker reports 0 (its 64 MB default) when none was asked for.
         "shm_size": int(host_config.get("ShmSize") or 0) or DOCKER_DEFAULT_SHM,
+        # The reference it was created from, and the image that reference named then (what actually runs).
+        "image": (data.get("Config") or {}).get("Image"),
+        "image_id": data.get("Image"),
     }
 
 

@@ -226,6 +226,8 @@ def container_result(container: dict[str, Any], baseline: dict[str, Any]) -> dic
         "oom_killed": container["oom_killed"],
         "restart_policy": container["restart_policy"],
         "shm_size": container.get("shm_size"),
+        "image": container.get("image"),
+        "image_id": container.get("image_id"),
         "baseline": dict(baseline),
         "logs_tail": [],
         "cause": None,

@@ -191,6 +191,8 @@ instances:
         oom_killed: {description: C(State.OOMKilled)., type: bool}
         restart_policy: {description: C(HostConfig.RestartPolicy.Name)., type: str}
         shm_size: {description: "Bytes of its /dev/shm (C(HostConfig.ShmSize); Docker's 64 MB when unset).", type: int}
+        image: {description: "Reference it was created from (C(Config.Image)).", type: str}
+        image_id: {description: "ID of the image it runs (C(Image)), the same whatever the tag names since.", type: str}
         baseline: {description: The restart count and start time this look was compared with., type: dict}
         logs_tail: {description: Last O(log_lines) log lines; only after a crash., type: list, elements: str}
         cause: {description: "Known cause found in the log after a crash: name, cause, action; else null.", type: dict}

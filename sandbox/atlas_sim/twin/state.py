@@ -197,7 +197,6 @@ def node_files(state: dict[str, Any]) -> dict[str, tuple[bytes, int]]:
         "/usr/local/sbin/atlas-twin": (_script("atlas-twin"), 0o755),
         f"{lib64}/atlas_twin.py": (_script("atlas_twin.py"), 0o644),
         f"{STATE_DIR_IN_NODE}/{atlas_twin.NODE_FILE}": (atlas_twin.dump_node(state).encode(), 0o644),
-        f"{STATE_DIR_IN_NODE}/{atlas_twin.PROCS_DIR}/.keep": (b"", 0o644),
         "/usr/local/Ascend/driver/version.info": (atlas_twin.render_version_info(state).encode(), 0o644),
         "/etc/ascend_install.info": (atlas_twin.render_install_info().encode(), 0o644),
         "/etc/hccn.conf": (atlas_twin.render_hccn_conf(state).encode(), 0o644),

@@ -51,7 +51,7 @@ def test_markdown_names_the_failing_node_device_and_action() -> None:
     assert "**2 node(s)**: 1 PASS, 0 WARNING, 1 CRITICAL; **1/1** instance(s) ready." in text
     assert ("| atlas-02 | CRITICAL | 3 | npu_link | link status: DOWN | check the optical module of NPU 3 and its "
             "switch port (400GE1/1/2:4) |") in text
-    assert "| atlas-01 | vllm-0 | http://10.231.0.11:8000 | 0,1 | ready | 21.4 |" in text
+    assert "| atlas-01 | vllm-0 | http://10.231.0.11:8000 | 0,1 | ready | 21.4 | - |" in text
     assert "| atlas-01 | vllm-0 | 3.2 | 410.5 | 180.0 | 31.0 | 0 | PASS |" in text
 
 
@@ -217,3 +217,14 @@ def test_the_values_of_declared_secrets_are_scrubbed_wherever_they_appear() -> N
     assert scrubbed["router"]["clients"] == "client key <redacted> was accepted"
     # Values shorter than six characters are matched by name only: "on" stays where it is a word.
     assert scrubbed["short"] == "on"
+
+
+def test_the_instances_table_names_the_build_each_instance_runs() -> None:
+    digest, image_id = "sha256:" + "4f" * 32, "sha256:" + "9b" * 32
+    pulled = {"name": "vllm-0", "url": "u0", "devices": [0], "state": "ready", "image_id": image_id,
+              "image_digests": [digest]}
+    loaded = dict(pulled, name="vllm-1", url="u1", image_digests=[])
+    recs = [{"host": "atlas-01", "stage": "instances", "recorded": GENERATED, "data": [pulled, loaded]}]
+    text = fleet_report_markdown(fleet_report(recs, GENERATED))
+    assert f"| atlas-01 | vllm-0 | u0 | 0 | ready |  | {digest} |" in text
+    assert f"| atlas-01 | vllm-1 | u1 | 0 | ready |  | {image_id} (no registry digest) |" in text

@@ -27,6 +27,25 @@ def test_records_join_the_plan_with_what_health_saw() -> None:
     assert record["probe_usage"]["total_tokens"] == 99
 
 
+IMAGE_ID = "sha256:" + "9b" * 32
+DIGEST = "sha256:" + "4f" * 32
+
+
+def test_records_name_the_image_the_container_runs_and_its_registry_digests() -> None:
+    health = dict(HEALTH, container={"name": "vllm-0", "image": "quay.io/ascend/vllm-ascend:v0.11.0rc1",
+                                     "image_id": IMAGE_ID})
+    images = [{"Id": "sha256:" + "00" * 32, "RepoDigests": ["quay.io/other@sha256:" + "11" * 32]},
+              {"Id": IMAGE_ID, "RepoDigests": [f"quay.io/ascend/vllm-ascend@{DIGEST}",
+                                               f"10.231.0.1:5001/ascend/vllm-ascend@{DIGEST}"]}]
+    record = vllm_instance_records([health], [ENDPOINT], images)[0]
+    assert record["image"] == "quay.io/ascend/vllm-ascend:v0.11.0rc1" and record["image_id"] == IMAGE_ID
+    # Mirrors of one build share its digest: it is listed once.
+    assert record["image_digests"] == [DIGEST]
+    # An image loaded from an archive has no registry digest; a container health never saw has no image.
+    assert vllm_instance_records([health], [ENDPOINT], [{"Id": IMAGE_ID, "RepoDigests": []}])[0]["image_digests"] == []
+    assert vllm_instance_records([], [ENDPOINT])[0]["image_id"] is None
+
+
 def test_an_instance_health_never_saw_is_recorded_as_unknown() -> None:
     assert vllm_instance_records([], [ENDPOINT])[0]["state"] == "unknown"
 

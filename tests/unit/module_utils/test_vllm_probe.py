@@ -215,7 +215,8 @@ def test_parse_inspect_running():
         "name": "vllm-qwen-0", "status": "running", "running": True, "restarting": False, "exit_code": 0,
         "oom_killed": False, "error": None, "started_at": "2026-11-29T21:59:01.123456789Z",
         "finished_at": "0001-01-01T00:00:00Z", "restart_count": 0, "restart_policy": "always",
-        "shm_size": 1073741824,
+        "shm_size": 1073741824, "image": "quay.io/ascend/vllm-ascend:v0.11.0rc1",
+        "image_id": "sha256:9b1c3e5a7d9f1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d",
     }
     assert vc.judge_container(container, vc.baseline_of(container)) == (False, "is running")
     # Without --shm-size docker reports 0 and gives the container its 64 MB default.

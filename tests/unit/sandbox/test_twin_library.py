@@ -31,6 +31,7 @@ def build(profile: str = "910b3-64g") -> dict[str, Any]:
 def twin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> th.Twin:
     node = th.Twin(tmp_path, build())
     monkeypatch.setenv("ATLAS_TWIN_STATE_DIR", str(node.state_dir))
+    monkeypatch.setenv("ATLAS_TWIN_PROCS_DIR", str(node.state_dir / "procs"))
     monkeypatch.setenv("ATLAS_TWIN_DEV_DIR", str(node.dev_dir))
     return node
 
@@ -230,3 +231,37 @@ def test_resolve_without_namespace_uses_cmdline(proc_root: Path) -> None:
 def test_resolve_real_proc_for_self() -> None:
     record = {"pid": os.getpid(), "pidns": os.readlink("/proc/self/ns/pid"), "cmdline": []}
     assert lib.resolve_pid(record) == os.getpid()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Registrations in other mount namespaces (a container's own filesystem, fake /proc)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_registrations_in_a_container_filesystem_are_found_through_proc(
+        twin: th.Twin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The driver may be mounted read-only: a container registers in its own /run, which the node reads through
+    /proc/<pid>/root. Each mount namespace is read once, and one this process may not enter is skipped."""
+    monkeypatch.setenv("ATLAS_TWIN_PROCS_DIR", "/run/atlas-twin/procs")
+    proc = tmp_path / "proc"
+    (proc / "self" / "ns").mkdir(parents=True)
+    os.symlink("mnt:[4026531841]", proc / "self" / "ns" / "mnt")
+    container = tmp_path / "container-rootfs"
+    for pid, namespace in ((1, "mnt:[4026531841]"), (700, "mnt:[4026532500]"), (701, "mnt:[4026532500]"),
+                           (900, "mnt:[4026532600]")):
+        (proc / str(pid) / "ns").mkdir(parents=True)
+        os.symlink(namespace, proc / str(pid) / "ns" / "mnt")
+    os.symlink(container, proc / "700" / "root")
+    os.symlink(container, proc / "701" / "root")
+    os.symlink(tmp_path / "gone", proc / "900" / "root")  # a process that exited while the node looked
+    assert lib.registration_dirs(str(proc)) == [Path("/run/atlas-twin/procs"),
+                                                proc / "700" / "root" / "run" / "atlas-twin" / "procs",
+                                                proc / "900" / "root" / "run" / "atlas-twin" / "procs"]
+    # A live registration written inside the container is listed once, though two of its processes lead to it.
+    twin.extra["ATLAS_TWIN_PROCS_DIR"] = str(container / "run" / "atlas-twin" / "procs")
+    child = start_child(twin, [3], 512, "VLLMWorker_TP", wait=True)
+    try:
+        found = lib.active_processes(str(proc))
+        assert [(p["name"], p["devices"], p["pid"]) for p in found] == [("VLLMWorker_TP", [3], child.pid)]
+    finally:
+        child.communicate("\n", timeout=10)

@@ -234,7 +234,6 @@ EXPECTED_FILES = {
     "/usr/local/sbin/atlas-twin": 0o755,
     "/usr/local/Ascend/driver/lib64/atlas_twin.py": 0o644,
     "/usr/local/Ascend/driver/lib64/.atlas-twin/node.json": 0o644,
-    "/usr/local/Ascend/driver/lib64/.atlas-twin/procs/.keep": 0o644,
     "/usr/local/Ascend/driver/version.info": 0o644,
     "/etc/ascend_install.info": 0o644,
     "/etc/hccn.conf": 0o644,

@@ -3,6 +3,11 @@
 Installed in a node as /usr/local/Ascend/driver/lib64/atlas_twin.py. npu-smi, hccn_tool and atlas-twin import it the
 way the real tools load the driver libraries, and vLLM containers see it because they mount lib64. Stdlib only: it
 runs under whatever python3 a node or an image provides.
+
+The node state under lib64 is only read from a container, so the driver may be mounted read-only, as it should be.
+A process that uses NPUs registers in its own filesystem (/run/atlas-twin/procs); the node's tools find every
+registration through /proc/<pid>/root of each mount namespace, as the real driver sees every process that opened a
+device whatever its container.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any
 SCHEMA = 1
 DEFAULT_STATE_DIR = "/usr/local/Ascend/driver/lib64/.atlas-twin"
 NODE_FILE = "node.json"
-PROCS_DIR = "procs"
+DEFAULT_PROCS_DIR = "/run/atlas-twin/procs"
 LOCK_FILE = ".lock"
 
 HEALTH_LEVELS = ("Warning", "Alarm", "Critical")
@@ -73,6 +78,11 @@ class FaultError(ValueError):
 
 def state_dir() -> Path:
     return Path(os.environ.get("ATLAS_TWIN_STATE_DIR") or DEFAULT_STATE_DIR)
+
+
+def procs_dir() -> Path:
+    """Where this process registers its NPU use: a path of its own filesystem (absolute)."""
+    return Path(os.environ.get("ATLAS_TWIN_PROCS_DIR") or DEFAULT_PROCS_DIR)
 
 
 def load_node() -> dict[str, Any]:
@@ -363,7 +373,7 @@ def _process_record(devices: list[int], hbm: int, name: str) -> dict[str, Any]:
 
 
 def _write_registration(record: dict[str, Any]) -> Registration:
-    procs = state_dir() / PROCS_DIR
+    procs = procs_dir()
     procs.mkdir(parents=True, exist_ok=True)
     # Lock the file before it gets its visible name, so no reader can take it for a stale leftover.
     tmp = procs / f".{record['id']}.tmp"
@@ -379,15 +389,34 @@ def _write_registration(record: dict[str, Any]) -> Registration:
     return registration
 
 
-def active_processes() -> list[dict[str, Any]]:
-    """Registrations whose owner still holds the lock, oldest first; stale files are removed on the way."""
-    procs = state_dir() / PROCS_DIR
-    try:
-        names = sorted(os.listdir(procs))
-    except OSError:
-        return []
-    found = [rec for rec in (_live_record(procs / n) for n in names if _is_record(n)) if rec is not None]
-    return sorted(found, key=lambda r: (r.get("started", 0), r.get("id", "")))
+def active_processes(proc_root: str = "/proc") -> list[dict[str, Any]]:
+    """Registrations whose owner still holds the lock, in every mount namespace seen from here, oldest first;
+    stale files are removed on the way."""
+    found: dict[str, dict[str, Any]] = {}
+    for procs in registration_dirs(proc_root):
+        try:
+            names = sorted(os.listdir(procs))
+        except OSError:
+            continue
+        for record in (_live_record(procs / n) for n in names if _is_record(n)):
+            if record is not None:
+                found.setdefault(str(record.get("id")), record)
+    return sorted(found.values(), key=lambda r: (r.get("started", 0), r.get("id", "")))
+
+
+def registration_dirs(proc_root: str = "/proc") -> list[Path]:
+    """The registration directory of this mount namespace, then the same path in each other one (a container's
+    filesystem, reached through a process of it). Namespaces this process may not enter are left out."""
+    own = procs_dir()
+    dirs = [own]
+    seen = {_read_link(f"{proc_root}/self/ns/mnt")}
+    for pid in _proc_pids(proc_root):
+        namespace = _read_link(f"{proc_root}/{pid}/ns/mnt")
+        if namespace is None or namespace in seen:
+            continue
+        seen.add(namespace)
+        dirs.append(Path(proc_root, str(pid), "root", *own.parts[1:]))
+    return dirs
 
 
 def _is_record(name: str) -> bool:

@@ -68,6 +68,7 @@ class Twin:
         env = dict(os.environ)
         env.update(
             ATLAS_TWIN_STATE_DIR=str(self.state_dir),
+            ATLAS_TWIN_PROCS_DIR=str(self.state_dir / "procs"),
             ATLAS_TWIN_DEV_DIR=str(self.dev_dir),
             ATLAS_TWIN_LIB_DIR=str(NODE_DIR),
             ATLAS_TWIN_ROOT=str(self.fs_root),
