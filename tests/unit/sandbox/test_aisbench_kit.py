@@ -48,6 +48,9 @@ class FakeChat:
         self.max_in_flight = 0
         self.lock = threading.Lock()
         self.gate = threading.Barrier(4, timeout=0.5)
+        # As vllm serve --api-key: a request without "Authorization: Bearer <key>" gets 401.
+        self.api_key: str | None = None
+        self.unauthorized = 0
 
     def reply(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         content = body["messages"][0]["content"]
@@ -90,6 +93,11 @@ def _handler(fake: FakeChat) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if fake.api_key and self.headers.get("Authorization") != f"Bearer {fake.api_key}":
+                with fake.lock:
+                    fake.unauthorized += 1
+                self._send(401, {"error": "Unauthorized"})
+                return
             with fake.lock:
                 fake.in_flight += 1
                 fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
@@ -152,10 +160,13 @@ def installed(built: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -
     return site
 
 
-def configure(site: Path, port: int, model: str = SERVED, batch_size: int = 4) -> None:
-    """Edit the model config the way the operator (or the Ansible role) does: host, port, model, batch size."""
+def configure(site: Path, port: int, model: str = SERVED, batch_size: int = 4, api_key: str = "") -> None:
+    """Edit the model config the way the operator (or the Ansible role) does: host, port, model, batch size and,
+    for a server that requires one, the API key."""
     path = site / MODEL_CFG
-    text = path.read_text()
+    text = re.sub(r"^ *api_key=.*\n", "", path.read_text(), flags=re.M)
+    if api_key:
+        text = re.sub(r"^( *)(host_port=)", rf'\g<1>api_key="{api_key}",\n\g<1>\g<2>', text, flags=re.M)
     text = re.sub(r'host_ip="[^"]*"', 'host_ip="127.0.0.1"', text)
     text = re.sub(r"host_port=\d+", f"host_port={port}", text)
     text = re.sub(r'model="[^"]*"', f'model="{model}"', text)
@@ -259,6 +270,19 @@ def test_accuracy_run_against_fake_server(installed: Path, fake_server: tuple[Fa
     again = ais_bench(installed, tmp_path / "run", *ACCURACY_ARGS[:-1], "eval")
     assert again.returncode == 0 and TABLE_ROW.search(again.stdout).group(2) == "80.00"
     assert "details" not in json.loads((out / "results" / abbr / "textvqa.json").read_text())
+
+
+def test_the_api_key_is_sent_as_a_bearer_token(installed: Path, fake_server, tmp_path: Path) -> None:
+    fake, port = fake_server
+    fake.api_key = "sk-aisbench-7f3a"
+    configure(installed, port, batch_size=1)
+    refused = ais_bench(installed, tmp_path / "without", *ACCURACY_ARGS)
+    assert refused.returncode == 3 and fake.unauthorized > 0, refused.stdout
+    configure(installed, port, batch_size=1, api_key=fake.api_key)
+    fake.unauthorized = 0
+    run = ais_bench(installed, tmp_path / "with", *ACCURACY_ARGS)
+    assert run.returncode == 0 and fake.unauthorized == 0, run.stdout + run.stderr
+    assert TABLE_ROW.search(run.stdout).group(2) == "80.00"
 
 
 def test_model_resolved_from_server_and_debug_output(installed: Path, fake_server, tmp_path: Path) -> None:

@@ -19,7 +19,8 @@ class VLLMCustomAPIChat:
 
     ``batch_size`` is the number of requests in flight, ``request_rate`` (requests/s, 0 = unpaced) spaces their
     starts, ``retry`` is the number of extra attempts after a failed request. An empty ``model`` is resolved from
-    ``GET /v1/models`` (the first served model).
+    ``GET /v1/models`` (the first served model). ``api_key`` is sent as ``Authorization: Bearer <key>``, as
+    AISBench's own class does.
     """
 
     def __init__(
@@ -34,6 +35,7 @@ class VLLMCustomAPIChat:
         generation_kwargs: dict[str, Any] | None = None,
         timeout: float = 600,
         url: str = "",
+        api_key: str = "",
         **_ignored: Any,
     ) -> None:
         self.base_url = (url or f"http://{host_ip}:{host_port}").rstrip("/")
@@ -44,13 +46,17 @@ class VLLMCustomAPIChat:
         self.request_rate = float(request_rate or 0)
         self.generation_kwargs = {k: v for k, v in (generation_kwargs or {}).items() if v is not None}
         self.timeout = timeout
+        self.headers = {"Content-Type": "application/json"}
+        if api_key:
+            self.headers["Authorization"] = f"Bearer {api_key}"
         self._pace_lock = threading.Lock()
         self._next_start = 0.0
 
     def _http(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.base_url + path, data=data, method=method)
-        req.add_header("Content-Type", "application/json")
+        for name, value in self.headers.items():
+            req.add_header(name, value)
         with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 - the configured server
             return json.loads(resp.read())
 
