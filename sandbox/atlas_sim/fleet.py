@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from . import hardware, host, images, labsvc, mirror, net, paths, rootfs, weights, wheelhouse
-from .aisbench.kit import build_kit
+from .aisbench.kit import build_kit, kit_digest
 from .identity import GATEWAY_OS, IDENTITIES
 from .proc import SimError, run
 from .spec import FleetSpec
@@ -122,9 +122,12 @@ def up(spec: FleetSpec, progress: Progress) -> dict:
 def _ensure_aisbench_kit(progress: Progress) -> None:
     """The AISBench package and TextVQA data an operator supplies (the image has neither)."""
     target = paths.cache_dir() / "aisbench"
-    if not (target / "textvqa.tar.gz").is_file():
+    marker = target / ".kit-sha256"
+    wanted = kit_digest()
+    if not (target / "textvqa.tar.gz").is_file() or not marker.is_file() or marker.read_text().strip() != wanted:
         progress("building the AISBench kit (package and TextVQA data) for the accuracy role")
         build_kit(target)
+        marker.write_text(wanted + "\n")
 
 
 def _refresh_package_lists(names: list[str]) -> None:

@@ -79,6 +79,15 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def kit_digest() -> str:
+    """Changes whenever a file the kit is built from changes: a cached kit with another digest is stale."""
+    digest = hashlib.sha256()
+    sources = {**_payload_files(), "textvqa.py": Path(textvqa.__file__).read_bytes()}
+    for name in sorted(sources):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(sources[name]).digest())
+    return digest.hexdigest()
+
+
 def build_kit(out_dir: Path) -> dict[str, Any]:
     """Write both archives into ``out_dir``; returns their paths, sha256 and what they hold."""
     out = Path(out_dir)

@@ -373,3 +373,13 @@ def test_dataset_archive(built: dict[str, Any], tmp_path: Path) -> None:
         middle = rows_px[height // 2][1:]
         colours = {middle[i : i + 3] for i in range(0, len(middle), 3)}
         assert len(colours) == 2  # text ink and background cross the middle scanline
+
+
+def test_the_kit_digest_follows_its_sources(monkeypatch: pytest.MonkeyPatch) -> None:
+    """atlas-sim up rebuilds a cached kit whose digest differs: any payload change must change it."""
+    before = kit.kit_digest()
+    assert before == kit.kit_digest()
+    files = kit._payload_files()
+    name = next(n for n in files if n.endswith("models/__init__.py"))
+    monkeypatch.setattr(kit, "_payload_files", lambda: {**files, name: files[name] + b"\n"})
+    assert kit.kit_digest() != before
