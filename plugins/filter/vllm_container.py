@@ -6,6 +6,8 @@
 exactly the options the vllm role hands to ``community.docker.docker_container``:
 ``{name, port, image, restart_policy, network_mode, published_ports, shm_size, devices, volumes, env, labels,
 command}``.
+``{{ specs | atlas.vllm.vllm_spec_changes(inspects, secrets) }}`` -> what each container would change, secrets
+redacted (the ``--diff`` view of containers whose task hides its arguments for a secret).
 
 The dict is also what the node keeps as the instance's current settings, so a failed rolling change can
 restore the previous container exactly, option for option.
@@ -15,7 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ansible.module_utils.common.text.formatters import human_to_bytes
 from ansible_collections.atlas.vllm.plugins.filter.vllm_serve import vllm_serve_argv
+from ansible_collections.atlas.vllm.plugins.module_utils.redact import redact
 
 # Labels our own tooling reads back: the instance a container serves and the NPUs it holds.
 INSTANCE_LABEL = "io.atlas-vllm.instance"
@@ -74,6 +78,51 @@ def vllm_container_spec_from_inspect(inspect: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def vllm_spec_changes(specs: list[dict[str, Any]], inspects: list[dict[str, Any]],
+                      secrets: Any = None) -> list[dict[str, Any]]:
+    """Per container description: ``{name, state: new|changed|same, changes: {option: {before, after}}}``, every
+    secret redacted. ``inspects`` are the running containers (docker_container_info's ``container``); the
+    environment is compared on the variables the description sets (the image adds its own), and sizes, mount and
+    option spellings are compared as docker means them."""
+    running = {spec["name"]: spec for spec in map(vllm_container_spec_from_inspect, [i for i in inspects or [] if i])}
+    changes = []
+    for spec in specs:
+        current = running.get(spec["name"])
+        if current is None:
+            changes.append({"name": spec["name"], "state": "new", "changes": {}})
+            continue
+        found = {option: {"before": before, "after": after}
+                 for option, before, after in _compared(current, spec) if before != after}
+        changes.append({"name": spec["name"], "state": "changed" if found else "same", "changes": found})
+    return redact(changes, secrets)
+
+
+def _compared(current: dict[str, Any], spec: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    pairs = [(option, current.get(option), spec.get(option))
+             for option in ("image", "restart_policy", "network_mode", "command")]
+    pairs += [("published_ports", sorted(current["published_ports"]), sorted(spec["published_ports"])),
+              ("devices", sorted(current["devices"]), sorted(spec["devices"])),
+              ("volumes", sorted(map(_bind, current["volumes"])), sorted(map(_bind, spec["volumes"]))),
+              ("shm_size", _bytes(current["shm_size"]), _bytes(spec["shm_size"])),
+              ("labels", {key: current["labels"].get(key) for key in spec["labels"]}, spec["labels"])]
+    env = spec["env"]
+    pairs += [(f"env.{key}", current["env"].get(key), env[key]) for key in sorted(env)]
+    return pairs
+
+
+def _bind(volume: str) -> str:
+    """host:container[:mode] as docker means it: no trailing slashes, rw when no mode is given."""
+    parts = volume.split(":")
+    paths = [part.rstrip("/") or "/" for part in parts[:2]]
+    return ":".join(paths + [parts[2] if len(parts) > 2 else "rw"])
+
+
+def _bytes(size: Any) -> int | None:
+    if size in (None, ""):
+        return None
+    return human_to_bytes(str(size)) if not str(size).isdigit() else int(size)
+
+
 def _flag(command: list[str], flag: str) -> str | None:
     return next((str(command[i + 1]) for i, arg in enumerate(command[:-1]) if arg == flag), None)
 
@@ -107,4 +156,4 @@ class FilterModule:
                 "vllm_container_spec_from_inspect": vllm_container_spec_from_inspect,
                 "vllm_spec_local_instance": vllm_spec_local_instance, "vllm_spec_urls": vllm_spec_urls,
                 "vllm_spec_health_instance": vllm_spec_health_instance,
-                "vllm_container_outcome": vllm_container_outcome}
+                "vllm_container_outcome": vllm_container_outcome, "vllm_spec_changes": vllm_spec_changes}

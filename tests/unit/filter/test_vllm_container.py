@@ -79,3 +79,49 @@ def test_an_instance_with_an_hccl_range_carries_it_in_its_environment() -> None:
                                SETTINGS)
     assert spec["env"]["HCCL_IF_BASE_PORT"] == "60016"
     assert "HCCL_IF_BASE_PORT" not in vllm_container_spec(INSTANCE, COMMON, SETTINGS)["env"]
+
+
+def _running(spec: dict, env: list[str], binds: list[str] | None = None) -> dict:
+    """docker inspect of the container a description started, as docker spells it back."""
+    return {"Name": "/" + spec["name"],
+            "Config": {"Image": spec["image"], "Cmd": spec["command"], "Labels": {**spec["labels"], "extra": "x"},
+                       "Env": ["PATH=/usr/local/bin:/usr/bin", *env]},
+            "HostConfig": {"RestartPolicy": {"Name": spec["restart_policy"]}, "NetworkMode": "host",
+                           "ShmSize": 1073741824, "Binds": binds if binds is not None else spec["volumes"],
+                           "PortBindings": {},
+                           "Devices": [{"PathOnHost": p, "PathInContainer": p} for p in spec["devices"]]}}
+
+
+def test_changes_name_each_option_and_hide_every_secret() -> None:
+    from ansible_collections.atlas.vllm.plugins.filter.vllm_container import vllm_spec_changes
+
+    key, new_key = "sk-live-0042abcd", "sk-live-9999ffff"
+    before = vllm_container_spec(INSTANCE, {**COMMON, "env": {"VLLM_USE_V1": "1", "VLLM_API_KEY": key}}, SETTINGS)
+    after = vllm_container_spec(INSTANCE, {**COMMON, "env": {"VLLM_USE_V1": "1", "VLLM_API_KEY": new_key}},
+                                {**SETTINGS, "max_model_len": 16384})
+    # docker keeps a bind as it was spelled, and the image adds PATH: neither is a change.
+    running = _running(before, ["VLLM_USE_V1=1", f"VLLM_API_KEY={key}"], ["/root/.cache/:/root/.cache"])
+    (changed,) = vllm_spec_changes([after], [running], [key, new_key])
+    assert changed["name"] == "vllm-1" and changed["state"] == "changed"
+    assert sorted(changed["changes"]) == ["command", "env.VLLM_API_KEY"]
+    assert "16384" in " ".join(changed["changes"]["command"]["after"])
+    assert "8192" in " ".join(changed["changes"]["command"]["before"])
+    assert changed["changes"]["env.VLLM_API_KEY"] == "<redacted>"
+    assert key not in repr(changed) and new_key not in repr(changed)
+
+
+def test_an_unchanged_container_is_same_and_a_missing_one_new() -> None:
+    from ansible_collections.atlas.vllm.plugins.filter.vllm_container import vllm_spec_changes
+
+    spec = vllm_container_spec(INSTANCE, COMMON, SETTINGS)
+    other = vllm_container_spec({"name": "vllm-2", "devices": [4, 5], "port": 8002}, COMMON, SETTINGS)
+    states = vllm_spec_changes([spec, other], [_running(spec, ["VLLM_USE_V1=1"]), None])
+    assert states == [{"name": "vllm-1", "state": "same", "changes": {}},
+                      {"name": "vllm-2", "state": "new", "changes": {}}]
+    # A mount made read-only, and a smaller /dev/shm, are changes.
+    ro = vllm_container_spec(INSTANCE, {**COMMON, "volumes": ["/root/.cache:/root/.cache:ro"], "shm_size": "512m"},
+                             SETTINGS)
+    (changed,) = vllm_spec_changes([ro], [_running(spec, ["VLLM_USE_V1=1"])])
+    assert changed["changes"]["volumes"] == {"before": ["/root/.cache:/root/.cache:rw"],
+                                             "after": ["/root/.cache:/root/.cache:ro"]}
+    assert changed["changes"]["shm_size"] == {"before": 1073741824, "after": 536870912}
