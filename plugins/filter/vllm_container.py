@@ -143,11 +143,13 @@ def vllm_spec_health_instance(spec: dict[str, Any]) -> dict[str, Any]:
             "served_model_name": _flag(spec.get("command") or [], "--served-model-name")}
 
 
-def vllm_container_outcome(result: dict[str, Any]) -> dict[str, Any]:
+def vllm_container_outcome(result: dict[str, Any], secrets: Any = None) -> dict[str, Any]:
     """One loop result over __vllm_spec as the role publishes it: the container, whether it changed (or would, in
-    check mode) and its diff (empty when the task hid its arguments for a secret, or only reported the start)."""
+    check mode) and its diff (with --diff; empty when the task only reported the start). The diff is the module's
+    own, which Ansible keeps in the registered result even when the task is no_log: every secret is redacted."""
     spec = result.get("__vllm_spec") or {}
-    return {"name": spec.get("name"), "changed": bool(result.get("changed")), "diff": result.get("diff") or {}}
+    return {"name": spec.get("name"), "changed": bool(result.get("changed")),
+            "diff": redact(result.get("diff") or {}, secrets)}
 
 
 class FilterModule:

@@ -69,6 +69,14 @@ def test_container_outcomes_keep_the_name_the_change_and_the_diff_only() -> None
                                               "diff": {"before": {"command": "a"}, "after": {"command": "b"}}}
     assert vllm_container_outcome({"__vllm_spec": {"name": "vllm-0"}, "changed": False}) == {
         "name": "vllm-0", "changed": False, "diff": {}}
+    # With --diff the module's diff is in the result even when the task is no_log: the secret never leaves it.
+    keyed = {"__vllm_spec": {"name": "vllm-1"}, "changed": True,
+             "diff": {"before": {"env": {"VLLM_USE_V1": "1"}},
+                      "after": {"env": {"VLLM_USE_V1": "1", "VLLM_API_KEY": "sk-live-0042abcd"},
+                                "command": ["vllm", "serve", "--api-key", "sk-live-0042abcd"]}}}
+    shown = vllm_container_outcome(keyed, ["sk-live-0042abcd"])
+    assert "sk-live-0042abcd" not in repr(shown)
+    assert shown["diff"]["after"]["env"] == {"VLLM_USE_V1": "1", "VLLM_API_KEY": "<redacted>"}
     # Check mode's report of a container it would start (its image is not on the node yet).
     reported = {"__vllm_spec": {"name": "vllm-2"}, "changed": True, "msg": "atlas-01: would (re)create vllm-2"}
     assert vllm_container_outcome(reported) == {"name": "vllm-2", "changed": True, "diff": {}}
