@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ansible_collections.atlas.vllm.plugins.filter.docker_image import image_digest
+
 
 def vllm_health_instance(endpoint: dict[str, Any]) -> dict[str, Any]:
     # The health check runs on the node itself, so it uses the loopback URL; the container is named
@@ -24,7 +26,7 @@ def vllm_instance_records(health: list[dict[str, Any]], endpoints: list[dict[str
     """One record per planned instance; ``images`` (docker_image_info's ``images``) gives the registry digests
     of the image each container runs, so a report says which build served, whatever the tag names since."""
     by_name = {item.get("name"): item for item in health or []}
-    digests = {image.get("Id"): sorted({d.partition("@")[2] for d in image.get("RepoDigests") or []})
+    digests = {image.get("Id"): sorted({image_digest(d) for d in image.get("RepoDigests") or []})
                for image in images or []}
     records = []
     for endpoint in endpoints:
