@@ -66,7 +66,7 @@ def expected_spec(name: str) -> dict:
 
 
 def test_every_module_is_covered() -> None:
-    assert {"npu_smi_info", "hccn_info", "hccn_ping", "model_weights_sync", "vllm_health", "vllm_inflight",
+    assert {"npu_node_info", "npu_smi_info", "hccn_info", "hccn_ping", "model_weights_sync", "vllm_health", "vllm_inflight",
             "vllm_router_workers"} <= set(MODULES)
 
 
