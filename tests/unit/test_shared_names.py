@@ -54,7 +54,7 @@ def test_the_shared_names_are_in_the_atlas_role() -> None:
 
 def test_the_scan_covers_the_roles_and_playbooks() -> None:
     files = {path.relative_to(REPO).as_posix() for path in sources()}
-    assert "roles/vllm/defaults/main.yml" in files and "playbooks/tasks/record.yml" in files
+    assert "roles/vllm/defaults/main.yml" in files and "playbooks/tasks/teardown_image.yml" in files
     assert not any(name.startswith("roles/atlas/") for name in files)
 
 
