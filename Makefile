@@ -12,7 +12,7 @@ KEEP ?= 0
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup demo test lint unit sandbox-test molecule nightly bench clean
+.PHONY: help setup demo test lint unit sandbox-test molecule nightly bench bench-quick clean
 
 help:
 	@echo "make demo   - boot a sandbox fleet ($(NODES) nodes, $(GATEWAYS) gateway), deploy, show the result (KEEP=1 keeps the fleet)"
@@ -21,6 +21,7 @@ help:
 	@echo "make lint   - ansible-lint (production profile) and ruff"
 	@echo "make nightly [INVENTORY=path] - deploy twice (fail on drift), verify, report + JUnit"
 	@echo "make bench  - fleet-scale performance ratios on the sandbox, printed as a table"
+	@echo "make bench-quick - the deploy and scaling measures at 4 and 8 nodes only"
 	@echo "make clean  - stop any sandbox fleet and remove .venv, build/ and caches"
 
 setup: $(STAMP)
@@ -45,6 +46,10 @@ test: lint unit sandbox-test molecule
 
 bench: setup
 	$(BIN)/python scripts/bench.py
+
+# The deploy and scaling measures at 4 and 8 nodes only: a fast look before the full run.
+bench-quick: setup
+	$(BIN)/python scripts/bench.py --quick --only p
 
 # Against the sandbox by default; INVENTORY=path runs the same against a real fleet.
 nightly: setup

@@ -38,3 +38,24 @@ def test_a_partial_run_keeps_the_other_section(tmp_path: Path) -> None:
                     f"\n## {rollout}\n\nLast run: then.\n\n| R1 |\n")
     assert bench.read_sections(path) == {deploy: "Last run: then.\n\n| P1 |\n", rollout: "Last run: then.\n\n| R1 |\n"}
     assert bench.read_sections(tmp_path / "missing.md") == {}
+
+
+def test_pings_per_node_are_read_from_the_matrix_lines() -> None:
+    output = """TASK [hccl_network : Show the ping matrix] ***
+ok: [atlas-01] =>
+    msg:
+    - 'atlas-01 -> atlas-02: 8/8 device pairs OK'
+    - 'atlas-01 -> atlas-03: 7/8 device pairs OK, failing devices [3]'
+    - 'atlas-02 -> atlas-01: 8/8 device pairs OK'
+"""
+    assert bench.pings_per_node(output) == 16
+    assert bench.pings_per_node("no matrix here") == 0
+
+
+def test_the_scaling_table_has_a_row_per_fleet_size() -> None:
+    point = {"nodes": 4, "deploy": 150.0, "noop": 40.0, "ping": 2.0, "tasks": 120, "changed": 0, "host_tasks": 480,
+             "controller_cpu": 48.0, "machine_cpu": 80.0, "ring_pings": 8, "mesh_pings": 24, "mesh": 20.0}
+    lines = bench.scaling_lines([point, {**point, "nodes": 8}])
+    assert len(lines) == 4 and all(line.count("|") == lines[0].count("|") for line in lines)
+    assert lines[2].split(" | ")[1:] == ["150.0 s", "40.0 s", "2.0 s", "20.0", "120 (0)", "48.0 s", "100 ms", "60 %",
+                                         "8", "24", "20.0 s |"]
