@@ -254,7 +254,7 @@ def main() -> int:
         print("\n" + "\n".join(table))
         recorded[title] = f"Last run: {stamp} on {machine()}.\n\n" + "\n".join(table) + "\n"
     (REPO / "docs/performance.md").write_text(PERFORMANCE_HEAD + "".join(
-        f"\n## {title}\n\n{recorded[title]}" for title in SECTIONS if title in recorded))
+        f"\n## {title}\n\n{recorded[title]}" for title in SECTIONS if title in recorded) + PERFORMANCE_TAIL)
     return 0
 
 
@@ -264,6 +264,41 @@ PERFORMANCE_HEAD = (
     "(`make bench` runs both; `scripts/bench.py --only p|r` one). Simulated model loads make the fleet wait like a\n"
     "real one; everything else (SSH, Ansible, docker, nginx, the router) is real.\n")
 SECTIONS = ("Deploy and fleet scale (P, T, S)", "Fleet endpoint and rolling changes (R)")
+# Kept under the measured sections on every run: what does not change with the figures.
+PERFORMANCE_TAIL = """
+## What keeps a nightly run linear
+
+- **One read per node and role.** `npu_driver` reads the node with one `atlas.vllm.npu_node_info` call (npu-smi
+  table, chip mapping, each chip's health, each NPU's board, version.info, device files, our containers' pids; the
+  queries run concurrently on the node) and `hccl_network` with one `atlas.vllm.hccn_info` call. The decisions are
+  pure Python (`plugins/module_utils/readiness/`).
+- **A ping plan that does not grow with the fleet.** `hccl_network_ping_mode: ring` (the default) sends 8 pings
+  per node whatever the fleet size; `all` sends 8 x (n - 1). docs/preflight.md says what each finds.
+- **No work whose result cannot change.** Results are recorded by one controller-side task
+  (`atlas.vllm.fleet_record`); role files import what they always run instead of including it; `config.json` is
+  read again only when the weights changed since the gate read it, and the HBM budget is judged only when an
+  instance is about to start.
+
+## mitogen
+
+Evaluated with `mitogen` 0.3.54 (PyPI) and ansible-core 2.19 on the sandbox, with
+`ANSIBLE_STRATEGY_PLUGINS=<site-packages>/ansible_mitogen/plugins/strategy ANSIBLE_STRATEGY=mitogen_linear`:
+
+| run | default (linear, ssh pipelining, ControlPersist) | mitogen_linear |
+|---|---|---|
+| `deploy.yml` no-op re-run, 2 nodes and a gateway | 54.9 s, changed 0 | 35.3 s, changed 0 |
+| `playbooks/benchmark.yml`, 2 nodes | passes | fails (below) |
+
+Under mitogen_linear the benchmark's async job (`community.docker.docker_container_exec` with `async` and
+`poll: 0`) never started `vllm bench serve` in the container, and `async_status` reported it unfinished for 91
+polls (over 5 minutes) until the run was stopped.
+
+It is not offered: it does not work for every playbook. The benchmark and accuracy roles run their clients as async
+jobs and, after an interrupted run, find the jobs left behind by `async_wrapper`'s command line and their records in
+the node's async directory; mitogen runs async tasks with its own runner, so neither holds. Supporting it would
+need those roles to run their clients without Ansible's async (for example as transient systemd units they
+name and poll), and a Molecule run of every scenario under `mitogen_linear`.
+"""
 SCALING_NOTE = (
     "Scaling: each row is a fresh fleet, deployed, then re-run with nothing to change (the nightly run), then\n"
     "`ansible -m ping`, then a preflight with `hccl_network_ping_mode=all`. The controller, every node and the twin\n"
