@@ -19,14 +19,8 @@ description:
     reports a change; it is bookkeeping, not a change to the node.
 author:
   - atlas-vllm contributors
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff
-      mode.
-    support: none
+extends_documentation_fragment:
+  - atlas.vllm.read_only
 options:
   dir:
     description: The results directory on the controller (C(atlas_reports_dir)/results in the playbooks).

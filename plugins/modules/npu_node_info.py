@@ -23,12 +23,8 @@ author:
   - atlas-vllm contributors
 extends_documentation_fragment:
   - atlas.vllm.read_only
+  - atlas.vllm.npu_smi
 options:
-  executable:
-    description:
-      - Path to the C(npu-smi) binary.
-      - By default C(npu-smi) is looked up on E(PATH), then C(/usr/local/bin/npu-smi) is used.
-    type: path
   timeout:
     description: Seconds each C(npu-smi) call may take before it is stopped and reported as timed out.
     type: int
@@ -56,8 +52,6 @@ options:
         process.
     type: str
     required: true
-notes:
-  - Run it with the privileges npu-smi needs on the host (usually root).
 seealso:
   - module: atlas.vllm.npu_smi_info
   - module: atlas.vllm.hccn_info

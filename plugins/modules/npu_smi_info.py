@@ -27,12 +27,8 @@ author:
   - atlas-vllm contributors
 extends_documentation_fragment:
   - atlas.vllm.read_only
+  - atlas.vllm.npu_smi
 options:
-  executable:
-    description:
-      - Path to the C(npu-smi) binary.
-      - By default C(npu-smi) is looked up on E(PATH), then C(/usr/local/bin/npu-smi) is used.
-    type: path
   detail:
     description:
       - Also query the chip mapping, board and health of every chip (two extra commands per chip).
@@ -46,8 +42,6 @@ options:
 attributes:
   facts:
     support: full
-notes:
-  - Run it with the privileges npu-smi needs on the host (usually root).
 seealso:
   - module: atlas.vllm.hccn_info
 """
