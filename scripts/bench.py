@@ -236,6 +236,7 @@ def main() -> int:
     parser.add_argument("--load-seconds", type=int, default=120)
     parser.add_argument("--rollout-nodes", type=int, default=8)
     parser.add_argument("--rollout-load-seconds", type=int, default=20)
+    parser.add_argument("--sizes", type=int, nargs="+", help="fleet sizes of the scaling table (default 4 8 16 32)")
     parser.add_argument("--quick", action="store_true",
                         help="scaling table at 4 and 8 nodes only (a fast look; no S ratio)")
     parser.add_argument("--only", choices=["p", "r"],
@@ -368,9 +369,17 @@ def pings_per_node(output: str) -> int:
 
 
 def scale_point(nodes: int, load_seconds: int) -> dict:
-    """Deploy, no-op re-run, ansible -m ping and a full-mesh preflight on a fresh fleet of ``nodes``."""
-    fleet(nodes, load_seconds)
+    """Deploy, no-op re-run, ansible -m ping and a full-mesh preflight on a fresh fleet of ``nodes``.
+
+    A fleet that does not boot on this machine is a row that says so, and the other sizes are still measured.
+    """
     point: dict = {"nodes": nodes}
+    try:
+        fleet(nodes, load_seconds)
+    except subprocess.CalledProcessError:
+        say(f"the {nodes}-node fleet did not boot; its row says so")
+        point["failed"] = "the sandbox fleet did not boot on this machine (atlas-sim up failed; its output is above)"
+        return point
     point["deploy"], _ = deploy(f"deploy on {nodes} nodes")
     stats = REPO / "build" / "bench" / f"noop-{nodes}-host-stats.json"
     stats.parent.mkdir(parents=True, exist_ok=True)
@@ -395,6 +404,9 @@ def scaling_lines(points: list[dict]) -> list[str]:
             "(default) | pings per node, all | preflight with all |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for p in points:
+        if "failed" in p:
+            rows.append(f"| {p['nodes']} | {p['failed']} |" + " |" * 10)
+            continue
         per_task_ms = 1000 * p["controller_cpu"] / p["host_tasks"]
         share = 100 * p["controller_cpu"] / p["machine_cpu"]
         rows.append(
@@ -405,7 +417,7 @@ def scaling_lines(points: list[dict]) -> list[str]:
 
 
 def deploy_measures(args: argparse.Namespace) -> tuple[list[tuple], list[str]]:
-    sizes = [4, 8] if args.quick else [4, 8, args.nodes, 2 * args.nodes]
+    sizes = [4, 8] if args.quick else args.sizes or [4, 8, args.nodes, 2 * args.nodes]
     try:
         fleet(1, args.load_seconds)
         one, _ = deploy("P1 deploy on 1 node")
@@ -414,9 +426,9 @@ def deploy_measures(args: argparse.Namespace) -> tuple[list[tuple], list[str]]:
         points = [scale_point(nodes, args.load_seconds) for nodes in sizes]
     finally:
         sim("down")
-    by_size = {p["nodes"]: p for p in points}
+    by_size = {p["nodes"]: p for p in points if "failed" not in p}
     # P1, P2 and T at the fleet size of the targets (16), or the largest of a quick run.
-    main = by_size.get(args.nodes, points[-1])
+    main = by_size.get(args.nodes) or by_size[max(by_size)]
     n = main["nodes"]
     rows = [
         ("P1", f"deploy wall time, {n} nodes / 1 node (load {args.load_seconds} s)",

@@ -59,3 +59,8 @@ def test_the_scaling_table_has_a_row_per_fleet_size() -> None:
     assert len(lines) == 4 and all(line.count("|") == lines[0].count("|") for line in lines)
     assert lines[2].split(" | ")[1:] == ["150.0 s", "40.0 s", "2.0 s", "20.0", "120 (0)", "48.0 s", "100 ms", "60 %",
                                          "8", "24", "20.0 s |"]
+
+
+def test_a_fleet_that_did_not_boot_is_a_row_that_says_so() -> None:
+    lines = bench.scaling_lines([{"nodes": 32, "failed": "did not boot"}])
+    assert lines[2].startswith("| 32 | did not boot |") and lines[2].count("|") == lines[0].count("|")
