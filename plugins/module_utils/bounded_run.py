@@ -32,6 +32,11 @@ def timeout_message(argv: list[str], timeout: float) -> str:
     return f"'{' '.join(argv)}' did not answer in {timeout:g} s and was stopped"
 
 
+def failure_message(argv: list[str], outcome: Outcome) -> str:
+    """``'<argv>' failed with rc=N: <output>`` for a command that exited non-zero."""
+    return f"'{' '.join(argv)}' failed with rc={outcome.rc}: {outcome.output or '(no output)'}"
+
+
 def run_bounded(argv: list[str], timeout: float, environ_update: dict[str, str] | None = None) -> Outcome:
     """Run argv; past ``timeout`` seconds kill its process group and return ``timed_out=True`` (rc -9).
 

@@ -234,7 +234,7 @@ def query_device(executable: str, device: int, conf: dict[str, str], timeout: in
             break
         # hccn_tool reports "no ip was preset" as a failure; for this module it is a valid state (no IP).
         if outcome.rc != 0 and not (name == "ip" and has_no_ip(outcome.output)):
-            entry["errors"][name] = f"'{' '.join(argv)}' failed with rc={outcome.rc}: {outcome.output or '(no output)'}"
+            entry["errors"][name] = bounded_run.failure_message(argv, outcome)
             continue
         entry.update(extract(outcome.output))
     return entry

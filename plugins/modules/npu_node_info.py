@@ -190,7 +190,7 @@ def failure(argv: list[str], outcome: bounded_run.Outcome, timeout: int) -> str 
     if outcome.timed_out:
         return bounded_run.timeout_message(argv, timeout)
     if outcome.rc != 0:
-        return f"'{' '.join(argv)}' failed with rc={outcome.rc}: {outcome.output or '(no output)'}"
+        return bounded_run.failure_message(argv, outcome)
     return None
 
 

@@ -160,7 +160,7 @@ def run(module: AnsibleModule, argv: list[str], history: list[list[str]]) -> str
         module.fail_json(msg=bounded_run.timeout_message(argv, module.params["timeout"]), timed_out=True, cmd=history)
     if outcome.rc != 0:
         module.fail_json(
-            msg=f"'{' '.join(argv)}' failed with rc={outcome.rc}: {outcome.output or '(no output)'}",
+            msg=bounded_run.failure_message(argv, outcome),
             rc=outcome.rc,
             stdout=outcome.stdout,
             stderr=outcome.stderr,
