@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from . import hardware, host, images, labsvc, mirror, net, paths, rootfs, weights, wheelhouse
+from . import hardware, host, images, kernel_limits, labsvc, mirror, net, paths, rootfs, weights, wheelhouse
 from .aisbench.kit import build_kit, kit_digest
 from .identity import GATEWAY_OS, IDENTITIES
 from .proc import SimError, run
@@ -99,6 +99,7 @@ def up(spec: FleetSpec, progress: Progress) -> dict:
         net.create_gateway(gateway["name"], index)
         host.prepare(gateway["name"], gateway["ip"], IDENTITIES[gateway["os"]], hosts_file, pubkey, {}, [])
     paths.fleet_file().write_text(json.dumps(record, indent=2) + "\n")
+    kernel_limits.raise_for(len(every_name), paths.kernel_limits_file(), progress)
     progress(f"booting {len(names)} node(s) and {spec.gateways} gateway(s)")
     for name in every_name:
         host.launch(name, root, mirror_root)
@@ -204,6 +205,7 @@ def down(progress: Progress, quiet_if_empty: bool = False) -> None:
     for ns in namespaces:
         net.delete_netns(ns)
     net.remove_blackholes()
+    kernel_limits.restore(paths.kernel_limits_file(), progress)
     if paths.run_dir().exists():
         shutil.rmtree(paths.run_dir())
     paths.inventory_file().unlink(missing_ok=True)

@@ -48,6 +48,11 @@ def fleet_ca_dir() -> Path:
     return home() / "fleet-ca"
 
 
+def kernel_limits_file() -> Path:
+    # The host's limits as `up` found them, for `down` to put back.
+    return run_dir() / "kernel-limits.json"
+
+
 def inventory_file() -> Path:
     # Generated beside the committed sandbox group_vars/, so Ansible loads them with it.
     return REPO_ROOT / "inventories" / "sandbox" / "atlas-sim.yml"
