@@ -86,9 +86,16 @@ def inventory() -> str:
     return sim("inventory").strip()
 
 
-def deploy(label: str, stats: Path | None = None) -> tuple[float, str]:
-    """Run deploy.yml; with stats, the atlas.vllm.host_stats callback writes each host's recap counters there."""
+def deploy(label: str, stats: Path | None = None, profile: bool = False) -> tuple[float, str]:
+    """Run deploy.yml; with stats, the atlas.vllm.host_stats callback writes each host's recap counters there.
+
+    With profile, skipped tasks are printed too and ansible.posix.profile_roles sums the wall time per role, so
+    role_breakdown() can say where the run's tasks and seconds go.
+    """
     env = {"ANSIBLE_CALLBACKS_ENABLED": "atlas.vllm.host_stats", "ATLAS_HOST_STATS_FILE": str(stats)} if stats else {}
+    if profile:
+        env |= {"ANSIBLE_CALLBACKS_ENABLED": env.get("ANSIBLE_CALLBACKS_ENABLED", "") + ",ansible.posix.profile_roles",
+                "PROFILE_ROLES_SUMMARY_ONLY": "true", "ANSIBLE_DISPLAY_SKIPPED_HOSTS": "true"}
     return timed([str(BIN / "ansible-playbook"), "deploy.yml", "-i", inventory()], label, env=env)
 
 
@@ -383,10 +390,13 @@ def scale_point(nodes: int, load_seconds: int) -> dict:
     point["deploy"], _ = deploy(f"deploy on {nodes} nodes")
     stats = REPO / "build" / "bench" / f"noop-{nodes}-host-stats.json"
     stats.parent.mkdir(parents=True, exist_ok=True)
-    point["noop"], output = deploy(f"no-op re-run on {nodes} nodes", stats)
+    point["noop"], output = deploy(f"no-op re-run on {nodes} nodes", stats, profile=True)
     point["controller_cpu"], point["machine_cpu"] = LAST_CPU["controller"], LAST_CPU["machine"]
     point["ring_pings"] = pings_per_node(output)
     counters = {host: c for host, c in json.loads(stats.read_text()).items() if host != "localhost"}
+    busiest = max(counters, key=lambda host: counters[host]["ok"] + counters[host]["skipped"])
+    point["plays"] = sum(1 for line in output.splitlines() if line.startswith("PLAY ["))
+    point["roles"] = role_breakdown(output, busiest)
     point["tasks"] = max(c["ok"] + c["skipped"] for c in counters.values())
     point["host_tasks"] = sum(c["ok"] + c["skipped"] for c in counters.values())
     point["changed"] = sum(c["changed"] for c in counters.values())
@@ -396,6 +406,52 @@ def scale_point(nodes: int, load_seconds: int) -> dict:
                                    "hccl_network_ping_mode=all"], f"preflight with the full mesh on {nodes} nodes")
     point["mesh_pings"] = pings_per_node(output)
     return point
+
+
+ROLE_TIME = re.compile(r"^(\S.*?) -{2,} *(\d+\.\d+)s$")
+RESULT = re.compile(r"^(?:ok|skipping|changed|included): (?:\[(?P<host>[^] ]+)[^]]*\]|\S+ for (?P<hosts>.*))")
+ROLES = {path.name for path in (REPO / "roles").iterdir() if path.is_dir()}
+
+
+def role_breakdown(output: str, host: str) -> dict[str, list]:
+    """{role: [tasks run on host, wall seconds of the whole run]} from a run made with profile=True.
+
+    Tasks outside roles count under "(plays)"; their seconds are the actions profile_roles names them by.
+    """
+    roles: dict[str, list] = {}
+    role, counted = None, True
+    for line in output.splitlines():
+        if line.startswith("TASK ["):
+            name = line[6:line.rfind("]")]
+            role = name.split(" : ", 1)[0].removeprefix("atlas.vllm.") if " : " in name else "(plays)"
+            role = role if role in ROLES else "(plays)"
+            counted = False
+            continue
+        match = RESULT.match(line)
+        if match and role and not counted:
+            hosts = [match["host"]] if match["host"] else [h.strip() for h in match["hosts"].split(",")]
+            if host in hosts:
+                roles.setdefault(role, [0, 0.0])[0] += 1
+                counted = True
+            continue
+        timing = ROLE_TIME.match(line)
+        if timing and timing[1] != "total":
+            key = timing[1].removeprefix("atlas.vllm.")
+            key = key if key in ROLES else "(plays)"
+            roles.setdefault(key, [0, 0.0])[1] += float(timing[2])
+    return roles
+
+
+def breakdown_lines(point: dict) -> list[str]:
+    roles = point["roles"]
+    total_tasks, total_time = sum(r[0] for r in roles.values()), sum(r[1] for r in roles.values())
+    lines = [f"Where the no-op re-run on {point['nodes']} nodes goes ({point['plays']} plays): tasks on its busiest "
+             "node and wall seconds per role (`ansible.posix.profile_roles`).", "",
+             "| role | tasks on the busiest node | wall time | share of the run |", "|---|---|---|---|"]
+    for name, (tasks, seconds) in sorted(roles.items(), key=lambda item: -item[1][1]):
+        lines.append(f"| {name} | {tasks} | {seconds:.1f} s | {100 * seconds / max(total_time, 1e-9):.0f} % |")
+    lines.append(f"| total | {total_tasks} | {total_time:.1f} s | 100 % |")
+    return lines
 
 
 def scaling_lines(points: list[dict]) -> list[str]:
@@ -444,7 +500,7 @@ def deploy_measures(args: argparse.Namespace) -> tuple[list[tuple], list[str]]:
         big, small = by_size[2 * args.nodes], by_size[args.nodes]
         rows.append(("S", f"no-op re-run, {2 * args.nodes} nodes / {args.nodes} nodes",
                      f"{big['noop']:.1f} s / {small['noop']:.1f} s", big["noop"] / small["noop"], "<= 2.2"))
-    return rows, scaling_lines(points)
+    return rows, scaling_lines(points) + ["", *breakdown_lines(main)]
 
 
 if __name__ == "__main__":

@@ -64,3 +64,53 @@ def test_the_scaling_table_has_a_row_per_fleet_size() -> None:
 def test_a_fleet_that_did_not_boot_is_a_row_that_says_so() -> None:
     lines = bench.scaling_lines([{"nodes": 32, "failed": "did not boot"}])
     assert lines[2].startswith("| 32 | did not boot |") and lines[2].count("|") == lines[0].count("|")
+
+
+NOOP_OUTPUT = """
+PLAY [Preflight every Atlas node (read-only)] **********************************
+
+TASK [atlas.vllm.npu_driver : Validating arguments against arg spec 'main' - Checks the NPUs] ***
+ok: [atlas-01]
+ok: [atlas-02]
+
+TASK [atlas.vllm.npu_driver : Read the node] ***********************************
+ok: [atlas-02]
+ok: [atlas-01]
+
+TASK [atlas.vllm.npu_driver : Name the devices] ********************************
+skipping: [atlas-01] => (item=davinci0)
+skipping: [atlas-01] => (item=davinci1)
+
+TASK [Record the preflight] ****************************************************
+ok: [atlas-01 -> localhost]
+
+TASK [atlas.vllm.vllm : Include the checks] ************************************
+included: /repo/roles/vllm/tasks/checks.yml for atlas-02, atlas-01
+
+PLAY RECAP *********************************************************************
+ROLES RECAP ********************************************************************
+===============================================================================
+atlas.vllm.npu_driver ------------------------------------------------- 12.50s
+atlas.vllm.fleet_record ------------------------------------------------ 2.00s
+ansible.builtin.assert ------------------------------------------------- 0.50s
+atlas.vllm.vllm --------------------------------------------------------- 1.25s
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+total ------------------------------------------------------------------ 16.25s
+"""
+
+
+def test_the_breakdown_counts_each_task_once_per_host_and_sums_role_time() -> None:
+    roles = bench.role_breakdown(NOOP_OUTPUT, "atlas-01")
+    # A loop counts once; a delegated result counts for its host; an include names its hosts after "for".
+    assert roles == {"npu_driver": [3, 12.5], "(plays)": [1, 2.5], "vllm": [1, 1.25]}
+
+
+def test_the_breakdown_of_another_host_sees_only_its_tasks() -> None:
+    assert bench.role_breakdown(NOOP_OUTPUT, "atlas-02")["npu_driver"][0] == 2
+
+
+def test_the_breakdown_table_ends_with_the_totals() -> None:
+    point = {"nodes": 2, "plays": 1, "roles": bench.role_breakdown(NOOP_OUTPUT, "atlas-01")}
+    lines = bench.breakdown_lines(point)
+    assert lines[4] == "| npu_driver | 3 | 12.5 s | 77 % |"
+    assert lines[-1] == "| total | 5 | 16.2 s | 100 % |"
