@@ -5,6 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-done
 SIM := $(BIN)/atlas-sim
+# The oldest supported ansible-core (meta/runtime.yml) and the ansible package its collections come from.
+OLDEST := .venv-oldest
+OLDEST_STAMP := $(OLDEST)/.setup-done
+OLDEST_ANSIBLE := 9.13.0
 NODES ?= 2
 OS ?= ubuntu22.04,openeuler22.03
 GATEWAYS ?= 1
@@ -12,11 +16,12 @@ KEEP ?= 0
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup demo test lint unit sandbox-test molecule nightly bench bench-quick clean
+.PHONY: help setup demo test lint unit sandbox-test molecule oldest-core nightly bench bench-quick clean
 
 help:
 	@echo "make demo   - boot a sandbox fleet ($(NODES) nodes, $(GATEWAYS) gateway), deploy, show the result (KEEP=1 keeps the fleet)"
-	@echo "make test   - lint, unit tests, sandbox tests and Molecule scenarios"
+	@echo "make test   - lint, unit tests, sandbox tests and Molecule scenarios, then the oldest supported core"
+	@echo "make oldest-core - the collection's unit tests and the deploy scenario on ansible-core 2.16"
 	@echo "make setup  - create or refresh .venv (Python tools, Ansible collections, Debian packages)"
 	@echo "make lint   - ansible-lint (production profile) and ruff"
 	@echo "make nightly [INVENTORY=path] - deploy twice (fail on drift), verify, report + JUnit"
@@ -42,7 +47,7 @@ demo: setup
 	  if [ "$(KEEP)" = 1 ]; then echo "fleet kept: $(SIM) status / $(SIM) down"; \
 	  else echo "stopping the fleet (make demo KEEP=1 keeps it)"; fi
 
-test: lint unit sandbox-test molecule
+test: lint unit sandbox-test molecule oldest-core
 
 bench: setup
 	$(BIN)/python scripts/bench.py
@@ -70,6 +75,22 @@ molecule: setup
 	@mkdir -p build/home
 	HOME=$(CURDIR)/build/home $(BIN)/molecule test --all
 
+# The oldest ansible-core of the supported range: the collection's unit tests (the twin's and the scripts' run
+# on the project's own Python above) and deploy.yml end to end, with the collections of that era.
+$(OLDEST_STAMP): tests/requirements-oldest-core.txt scripts/install_collections.py | $(STAMP)
+	@test -x $(OLDEST)/bin/python || { echo "creating $(OLDEST)"; python3 -m venv $(OLDEST); }
+	@echo "installing ansible-core 2.16 and its test tools into $(OLDEST)"
+	@$(OLDEST)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-oldest-core.txt
+	@$(BIN)/python scripts/install_collections.py --venv $(OLDEST) --ansible $(OLDEST_ANSIBLE)
+	@touch $@
+
+oldest-core: $(OLDEST_STAMP)
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(OLDEST)/collections $(OLDEST)/bin/pytest -p no:cacheprovider tests/unit \
+	  --ignore=tests/unit/sandbox --ignore=tests/unit/scripts
+	@mkdir -p build/home
+	HOME=$(CURDIR)/build/home PATH=$(CURDIR)/$(OLDEST)/bin:$(PATH) \
+	  ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(OLDEST)/collections $(OLDEST)/bin/molecule test -s deploy
+
 # One scenario alone, e.g. `make molecule-rolling` (changes and drains under load through the router).
 molecule-%: setup
 	@mkdir -p build/home
@@ -77,4 +98,4 @@ molecule-%: setup
 
 clean:
 	-@test -x $(SIM) && $(SIM) down
-	rm -rf $(VENV) build .cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(OLDEST) build .cache .pytest_cache .ruff_cache

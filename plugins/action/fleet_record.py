@@ -39,7 +39,7 @@ class ActionModule(ActionBase):
         secrets = lookup_loader.get("ansible.builtin.vars", loader=self._loader, templar=self._templar).run(
             secret_options(), variables=task_vars, default="")
         document = record_document(host, args["stage"], args["data"], secrets,
-                                   datetime.datetime.now(datetime.UTC).isoformat())
+                                   datetime.datetime.now(datetime.timezone.utc).isoformat())
         path = os.path.join(args["dir"], host, f"{args['stage']}.json")
         try:
             write_private(path, json.dumps(document, indent=4, sort_keys=True) + "\n")

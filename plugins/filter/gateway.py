@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
@@ -74,10 +74,10 @@ def gateway_subject_alt_names(names: list[Any]) -> list[str]:
 def tls_expiry(not_after: str, warn_days: int = 30, now: datetime | None = None) -> dict[str, Any]:
     """Verdict on a certificate's ``not_after`` (ASN.1 time, ``20270101000000Z``, as x509_certificate_info gives)."""
     try:
-        expires = datetime.strptime(str(not_after), "%Y%m%d%H%M%SZ").replace(tzinfo=UTC)
+        expires = datetime.strptime(str(not_after), "%Y%m%d%H%M%SZ").replace(tzinfo=timezone.utc)
     except ValueError as exc:
         raise AnsibleFilterError(f"tls_expiry: {not_after!r} is not an ASN.1 time (YYYYMMDDhhmmssZ)") from exc
-    now = now or datetime.now(UTC)
+    now = now or datetime.now(timezone.utc)
     seconds = (expires - now).total_seconds()
     days_left = int(seconds // 86400)
     verdict = "CRITICAL" if seconds <= 0 else "WARNING" if days_left < int(warn_days) else "OK"

@@ -14,7 +14,7 @@ description:
     C(roles/vllm/meta/argument_specs.yml) entry states, templated like a role default; those variables have no
     second default in C(defaults/main.yml).
   - So a new flag is one row of the flag table and one option of the argument spec.
-version_added: 1.0.0
+version_added: 0.1.0
 """
 
 EXAMPLES = r"""
@@ -32,9 +32,15 @@ _raw:
 
 from ansible.errors import AnsibleLookupError  # noqa: E402
 from ansible.plugins.lookup import LookupBase  # noqa: E402
-from ansible.template import trust_as_template  # noqa: E402
 from ansible_collections.atlas.vllm.plugins.module_utils.role_specs import role_options  # noqa: E402
 from ansible_collections.atlas.vllm.plugins.module_utils.vllm_flags import spec_defaults  # noqa: E402
+
+try:
+    from ansible.template import trust_as_template
+except ImportError:  # ansible-core before 2.19 templates every string it is given: nothing to mark
+
+    def trust_as_template(value):
+        return value
 
 
 class LookupModule(LookupBase):

@@ -83,7 +83,8 @@ def test_a_flag_variable_missing_from_the_spec_is_named(monkeypatch: pytest.Monk
 
 
 def _lookup(variables: dict) -> dict:
-    lookup = vllm_serve_values.LookupModule(loader=DataLoader(), templar=Templar(variables=variables))
+    loader = DataLoader()
+    lookup = vllm_serve_values.LookupModule(loader=loader, templar=Templar(loader=loader, variables=variables))
     (values,) = lookup.run([], variables=variables)
     return values
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.atlas.vllm.plugins.module_utils import bounded_run
+from module_args import patch_module_args
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

@@ -9,7 +9,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
+from module_args import patch_module_args
 
 
 def run_main(capsys: pytest.CaptureFixture[str], module: ModuleType,

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.atlas.vllm.plugins.module_utils import bounded_run, weights_modelscope
 from ansible_collections.atlas.vllm.plugins.module_utils import weights_manifest as wm
 from ansible_collections.atlas.vllm.plugins.modules import model_weights_sync
+from module_args import patch_module_args
 
 MODEL = "Qwen/Qwen2.5-VL-7B-Instruct"
 FILES = {
