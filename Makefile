@@ -85,6 +85,8 @@ $(OLDEST_STAMP): tests/requirements-oldest-core.txt scripts/install_collections.
 	@touch $@
 
 oldest-core: $(OLDEST_STAMP)
+	$(OLDEST)/bin/vermin -q --no-tips --violations -t=3.9- plugins/modules plugins/module_utils
+	$(OLDEST)/bin/vermin -q --no-tips --violations -t=3.10- plugins
 	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(OLDEST)/collections $(OLDEST)/bin/pytest -p no:cacheprovider tests/unit \
 	  --ignore=tests/unit/sandbox --ignore=tests/unit/scripts
 	@mkdir -p build/home

@@ -246,7 +246,7 @@ def probe_instance(params: dict[str, Any], result: dict[str, Any], image: bytes)
     if reply["status"] is None:
         outcome["error"] = f"POST /v1/chat/completions: {reply['error']}"
     elif reply["status"] != 200:
-        message = error_message(reply["body"]) or reply["body"][:300].decode("utf-8", "replace")
+        message = error_message(reply["body"]) or str(reply["body"][:300], "utf-8", "replace")
         outcome["error"] = f"POST /v1/chat/completions returned {reply['status']}: {message}"
     else:
         try:
