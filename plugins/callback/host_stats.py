@@ -15,7 +15,7 @@ description:
   - A program deciding on a run (the nightly drift check) reads these numbers instead of parsing the recap text
     of the stdout callback, whose layout is for people.
   - Does nothing when O(path) is not set.
-version_added: 1.0.0
+version_added: 0.1.0
 requirements:
   - enabled in configuration (C(callbacks_enabled) or E(ANSIBLE_CALLBACKS_ENABLED))
 options:

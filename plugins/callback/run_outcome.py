@@ -19,7 +19,7 @@ description:
   - A host that fails is written once per run, at its first failure; hosts that complete write nothing.
   - A task that sets the variable C(atlas_run_outcome_skip) to true (the refusal of a run that finds the fleet lock
     held by another) is not recorded, as that run never touched the host.
-version_added: 1.0.0
+version_added: 0.1.0
 requirements:
   - enabled in configuration (C(callbacks_enabled), as this project's C(ansible.cfg) does, or
     E(ANSIBLE_CALLBACKS_ENABLED))

@@ -15,7 +15,7 @@ description:
     whose holder's C(pid) is no longer in C(live) knows that run is over (ended by an error that stopped the
     playbook, or by Ctrl-C) and takes its lock over at once.
   - Linux controllers only (it reads C(/proc)). Takes no terms.
-version_added: 1.0.0
+version_added: 0.1.0
 """
 
 EXAMPLES = r"""

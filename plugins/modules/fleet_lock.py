@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 module: fleet_lock
 short_description: Take or release this node's share of the one-deploy-at-a-time fleet lock
-version_added: "1.0.0"
+version_added: "0.1.0"
 description:
   - With O(state=present), creates the lock file O(path) holding the run's id, owner, controller and start time.
     When another run holds it, waits up to O(wait) seconds for it to go, then fails naming the holder.
@@ -21,6 +21,8 @@ description:
     RV(holder).
 author:
   - atlas-vllm contributors
+extends_documentation_fragment:
+  - atlas.vllm.read_only
 options:
   path:
     description: The lock file. Its directory is created (0755) when missing.
@@ -68,11 +70,6 @@ options:
     description: Take over a lock another run holds, whatever its age (after an interrupted run).
     type: bool
     default: false
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
 notes:
   - The file is created with C(O_EXCL), so two runs arriving at once cannot both take it.
 seealso:

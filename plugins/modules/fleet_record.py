@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 module: fleet_record
 short_description: Keep one stage's result of a node on the controller for the fleet report
-version_added: "1.1.0"
+version_added: "0.1.0"
 description:
   - Writes C(<dir>/<host>/<stage>.json) on the controller, C({host, stage, recorded, data}), which
     C(playbooks/report.yml) reads to build the fleet report.

@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 module: npu_node_info
 short_description: Read everything the NPU readiness checks need from one Atlas node in one call
-version_added: "1.1.0"
+version_added: "0.1.0"
 description:
   - Reads, concurrently on the node, what the C(npu_driver) role judges; C(npu-smi info), its chip mapping
     (C(-m)), every chip's health (C(-t health -i N -c C)) and every NPU's board view (C(-t board -i N), the only one

@@ -41,6 +41,7 @@ options:
     default: 30
 attributes:
   facts:
+    description: Action returns an C(ansible_facts) dictionary that will update existing host facts.
     support: full
 seealso:
   - module: atlas.vllm.hccn_info

@@ -203,7 +203,7 @@ instances:
         answer: {description: The model's answer., type: str, sample: "The text in the illustration is: TONGYI Qwen"}
         latency_s: {description: Seconds from sending the request to the end of the answer., type: float}
         usage: {description: "C(prompt_tokens), C(completion_tokens), C(total_tokens).", type: dict}
-        finish_reason: {description: C(stop), or C(length) when O(probe.max_tokens) cut the answer., type: str}
+        finish_reason: {description: "C(stop), or C(length) when O(probe.max_tokens) cut the answer.", type: str}
         error: {description: Why the probe failed; null on success., type: str}
 ready:
   description: Whether every instance is ready.
