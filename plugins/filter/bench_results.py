@@ -71,8 +71,8 @@ def bench_serve_argv(settings: dict[str, Any]) -> list[str]:
     if not isinstance(command, list):
         raise AnsibleFilterError(f"vllm_benchmark_command must be a list of strings, got {command!r}")
     argv = [str(part) for part in command] + [
-            "--model", str(settings["model"]), "--served-model-name", str(settings["served_model_name"]),
-            "--host", str(settings.get("host", "127.0.0.1")), "--port", str(settings["port"])]
+        "--model", str(settings["model"]), "--served-model-name", str(settings["served_model_name"]),
+        "--host", str(settings.get("host", "127.0.0.1")), "--port", str(settings["port"])]
     if dataset == "random-mm":
         # Images travel only in chat requests: vLLM refuses random-mm on the completions backend.
         argv += ["--backend", "openai-chat", "--endpoint", "/v1/chat/completions"]

@@ -21,7 +21,7 @@ from ansible_collections.atlas.vllm.plugins.filter.preflight_validate import RUL
 from ansible_collections.atlas.vllm.plugins.filter.preflight_validate import is_whole_number, preflight_settings_errors
 from ansible_collections.atlas.vllm.plugins.filter.vllm_plan import vllm_hccl_ports, vllm_instance_plan
 from ansible_collections.atlas.vllm.plugins.filter.vllm_serve import vllm_serve_argv
-from ansible_collections.atlas.vllm.plugins.module_utils.role_specs import role_options
+from ansible_collections.atlas.vllm.plugins.plugin_utils.role_specs import role_options
 
 _MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 # Rules the argument specs cannot express: ranges of whole numbers, and choices that include null (a spec's

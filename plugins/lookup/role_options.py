@@ -12,7 +12,7 @@ description:
     (entry point C(main)), sorted. Takes no terms.
   - C(playbooks/validate.yml) checks every one of them an inventory sets, so the list of settings it looks at is
     the specs themselves.
-version_added: 1.0.0
+version_added: 0.1.0
 options:
   secret:
     description:
@@ -41,7 +41,7 @@ _raw:
 
 from ansible.errors import AnsibleLookupError  # noqa: E402
 from ansible.plugins.lookup import LookupBase  # noqa: E402
-from ansible_collections.atlas.vllm.plugins.module_utils.role_specs import role_options, secret_options  # noqa: E402
+from ansible_collections.atlas.vllm.plugins.plugin_utils.role_specs import role_options, secret_options  # noqa: E402
 
 
 class LookupModule(LookupBase):

@@ -20,8 +20,6 @@ class Paused(Exception):
     """The time budget ran out mid-download; the partial file stays for the next call."""
 
 
-
-
 class MirrorFetch:
     """The mirror's part of a weights sync."""
 
@@ -37,7 +35,6 @@ class MirrorFetch:
             url_password=self.params.get("mirror_password"),
             force_basic_auth=bool(self.params.get("mirror_username")),
         )
-
 
     def remote_size(self, path: str) -> int | None:
         try:
@@ -129,4 +126,3 @@ class MirrorFetch:
         os.replace(part, final)
         self.changed = True
         return resumed
-

@@ -32,8 +32,6 @@ def modelscope_env(token: str | None) -> dict[str, str]:
     return env
 
 
-
-
 class ModelScopeDownload:
     """The ModelScope CLI's part of a weights sync."""
 
@@ -91,4 +89,3 @@ class ModelScopeDownload:
         self.result["manifest_source"] = "generated"
         self.manifest_text = wm.render_manifest(entries)
         return entries
-

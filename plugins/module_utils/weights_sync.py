@@ -65,7 +65,6 @@ class WeightsSync(MirrorFetch, ModelScopeDownload):
         files_done = sum(1 for path, size in self.sizes.items() if size is not None and self.done.get(path) == size)
         return wm.progress_line(files_done, len(self.sizes), sum(self.done.values()), total, self.current)
 
-
     def write_atomic(self, relname: str, text: str) -> None:
         fd, tmp = tempfile.mkstemp(prefix=".atlas-tmp-", dir=self.root)
         try:
@@ -351,5 +350,3 @@ class WeightsSync(MirrorFetch, ModelScopeDownload):
         self.result.setdefault("bytes_done", sum(self.done.values()))
         self.result["changed"] = self.changed
         return self.result
-
-

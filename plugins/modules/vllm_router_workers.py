@@ -362,5 +362,6 @@ def main() -> None:
         if lock is not None:
             os.close(lock)
 
+
 if __name__ == "__main__":
     main()

@@ -15,7 +15,7 @@ from ansible_collections.atlas.vllm.plugins.filter.serving_validate import servi
 from ansible_collections.atlas.vllm.plugins.filter.vllm_serve import vllm_serve_argv, vllm_serve_settings
 from ansible_collections.atlas.vllm.plugins.lookup import vllm_serve_values
 from ansible_collections.atlas.vllm.plugins.module_utils import vllm_flags
-from ansible_collections.atlas.vllm.plugins.module_utils.role_specs import role_options
+from ansible_collections.atlas.vllm.plugins.plugin_utils.role_specs import role_options
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = yaml.safe_load((REPO / "roles/vllm/meta/argument_specs.yml").read_text())["argument_specs"]["main"]["options"]

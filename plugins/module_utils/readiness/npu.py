@@ -153,8 +153,8 @@ def device_file_checks(seen: NpuObservation, policy: NpuPolicy, names: DeviceNam
     missing_ctl = [name for name in CONTROL_DEVICES if name not in seen.device_files]
     if missing_ctl:
         checks.append(check("device_files", CRITICAL, f"/dev/{', /dev/'.join(missing_ctl)} missing: the driver "
-                             "is not loaded", "reinstall or reload the Ascend driver (or reboot), then re-run; "
-                             "drain the node until then"))
+                            "is not loaded", "reinstall or reload the Ascend driver (or reboot), then re-run; "
+                            "drain the node until then"))
     missing_dev = [logic_id for logic_id in range(expected) if f"davinci{logic_id}" not in seen.device_files]
     for logic_id in missing_dev:
         bad.add(logic_id)

@@ -23,7 +23,7 @@ def atlas_verdict(check_lists: Any) -> dict[str, Any]:
     for item in checks:
         if item.get("status") not in SEVERITY:
             raise ReadinessInputError(f"check {item.get('name')!r} has status {item.get('status')!r}; "
-                                     f"expected one of {sorted(SEVERITY)}")
+                                      f"expected one of {sorted(SEVERITY)}")
     return {"status": worst([item["status"] for item in checks]), "checks": checks}
 
 

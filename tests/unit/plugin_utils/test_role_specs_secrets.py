@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ansible_collections.atlas.vllm.plugins.module_utils.role_specs import role_options, secret_options
+from ansible_collections.atlas.vllm.plugins.plugin_utils.role_specs import role_options, secret_options
 
 # A setting named like a secret: its last part is a key, a token, a password or a secret.
 SECRET_NAME = re.compile(r"(api_key|token|password|secret)$")
