@@ -16,7 +16,7 @@ KEEP ?= 0
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup demo test lint unit sandbox-test molecule oldest-core nightly bench bench-quick clean
+.PHONY: help setup demo test lint sanity unit sandbox-test molecule oldest-core nightly bench bench-quick clean
 
 help:
 	@echo "make demo   - boot a sandbox fleet ($(NODES) nodes, $(GATEWAYS) gateway), deploy, show the result (KEEP=1 keeps the fleet)"
@@ -24,6 +24,7 @@ help:
 	@echo "make oldest-core - the collection's unit tests and the deploy scenario on ansible-core 2.16"
 	@echo "make setup  - create or refresh .venv (Python tools, Ansible collections, Debian packages)"
 	@echo "make lint   - ansible-lint (production profile) and ruff"
+	@echo "make sanity - ansible-test sanity on the built collection"
 	@echo "make nightly [INVENTORY=path] - deploy twice (fail on drift), verify, report + JUnit"
 	@echo "make bench  - fleet-scale performance ratios on the sandbox, printed as a table"
 	@echo "make bench-quick - the deploy and scaling measures at 4 and 8 nodes only"
@@ -47,7 +48,7 @@ demo: setup
 	  if [ "$(KEEP)" = 1 ]; then echo "fleet kept: $(SIM) status / $(SIM) down"; \
 	  else echo "stopping the fleet (make demo KEEP=1 keeps it)"; fi
 
-test: lint unit sandbox-test molecule oldest-core
+test: lint sanity unit sandbox-test molecule oldest-core
 
 bench: setup
 	$(BIN)/python scripts/bench.py
@@ -63,6 +64,10 @@ nightly: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ansible-lint --profile production --offline
+
+# ansible-test sanity on the built collection, offline (scripts/sanity.py says how).
+sanity: setup
+	$(BIN)/python scripts/sanity.py
 
 unit: setup
 	$(BIN)/pytest tests/unit

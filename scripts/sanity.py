@@ -12,6 +12,8 @@ the tests, while the package index is: the script ansible-test finds in its cach
 ships with Python (ensurepip) and lets it install the requested pip from the configured index. ansible-test runs
 pip with only PATH and HOME from the environment, so the pip settings in effect here (index, certificates,
 proxy, whether from files or PIP_* variables) are written to the pip.conf of the HOME it gets.
+
+tests/sanity/ (not shipped) holds the ignore file ansible-test reads; it is copied into the installed collection.
 """
 
 from __future__ import annotations
@@ -86,7 +88,9 @@ def install_collection(work: Path) -> Path:
     # Only this tree on the path: the checkout is linked as atlas.vllm in .venv/collections.
     subprocess.run([BIN / "ansible-galaxy", "collection", "install", artifact, "-p", work, "--no-deps"],
                    env={**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(work)}, check=True, stdout=subprocess.DEVNULL)
-    return work / "ansible_collections" / "atlas" / "vllm"
+    collection = work / "ansible_collections" / "atlas" / "vllm"
+    shutil.copytree(REPO / "tests" / "sanity", collection / "tests" / "sanity")
+    return collection
 
 
 def main() -> int:

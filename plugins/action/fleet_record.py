@@ -18,8 +18,8 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 from ansible.plugins.loader import lookup_loader
 from ansible_collections.atlas.vllm.plugins.module_utils.fleet_records import record_document
-from ansible_collections.atlas.vllm.plugins.plugin_utils.role_specs import secret_options
 from ansible_collections.atlas.vllm.plugins.modules.fleet_record import ARGUMENT_SPEC
+from ansible_collections.atlas.vllm.plugins.plugin_utils.role_specs import secret_options
 
 
 class ActionModule(ActionBase):

@@ -17,16 +17,10 @@ from typing import Any
 from ansible import constants as C
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
+from ansible_collections.atlas.vllm.plugins.module_utils.vllm_health_inputs import ACTION_ARGUMENT_SPEC
 from ansible_collections.atlas.vllm.plugins.module_utils.vllm_probe import short_label
 
 DEFAULT_MODULE = "atlas.vllm.vllm_health"
-
-# Options the module never sees; their documentation is in the module's DOCUMENTATION.
-ACTION_ARGUMENT_SPEC: dict[str, Any] = {
-    "timeout": {"type": "float", "default": 600},
-    "progress_interval": {"type": "float", "default": 10},
-    "check_mode_skip": {"type": "bool", "default": True},
-}
 
 # Module runs may not be shorter than this: each costs a connection and a Python start on the host.
 MIN_RUN_SECONDS = 1.0

@@ -52,18 +52,18 @@ def _job_processes(ps_lines: list[str], work_dir: Any) -> list[tuple[str, str, s
         raise AnsibleFilterError(f"the AISBench job filters need the absolute work directory, got {work_dir!r}")
     processes = [p for p in map(_parse, ps_lines or []) if p is not None]
     # Session 0 holds kernel threads; a process never shares it with an evaluation.
-    sessions = {sid for _, sid, args in processes if sid != "0" and _evaluates_into(args, work_dir)}
+    sessions = {process[1] for process in processes if process[1] != "0" and _evaluates_into(process[2], work_dir)}
     return [p for p in processes if p[1] in sessions]
 
 
 def aisbench_job_pids(ps_lines: list[str], work_dir: Any) -> list[str]:
-    return [pid for pid, _, _ in _job_processes(ps_lines, work_dir)]
+    return [process[0] for process in _job_processes(ps_lines, work_dir)]
 
 
 def aisbench_job_ids(ps_lines: list[str], work_dir: Any) -> list[str]:
     ids = []
-    for _, _, args in _job_processes(ps_lines, work_dir):
-        argv = args.split()
+    for process in _job_processes(ps_lines, work_dir):
+        argv = process[2].split()
         for path, job in zip(argv, argv[1:], strict=False):
             if path.endswith("async_wrapper.py") and job not in ids:
                 ids.append(job)

@@ -15,7 +15,7 @@ from ansible.errors import AnsibleFilterError
 
 def modelscope_cache_path(repo_id: object) -> str:
     text = str(repo_id or "")
-    owner, _, name = text.partition("/")
+    owner, dummy, name = text.partition("/")
     if not owner or not name or "/" in name or ".." in text:
         raise AnsibleFilterError(f"a ModelScope model id looks like 'Owner/Name', got {repo_id!r}")
     return f"hub/models/{owner}/{name.replace('.', '___')}"

@@ -41,7 +41,7 @@ def _explicit(instances: Any) -> list[dict]:
         count = _int(instances, "vllm_instances")
         if count < 1:
             _fail(f"vllm_instances must be at least 1, got {count}")
-        return [{} for _ in range(count)]
+        return [{} for dummy in range(count)]
     if not isinstance(instances, list) or not instances or not all(isinstance(i, dict) for i in instances):
         _fail(f"vllm_instances must be a count or a non-empty list of {{name, devices, port}}, got {instances!r}")
     return [dict(item) for item in instances]
@@ -158,7 +158,7 @@ def _port_ranges(text: str) -> list[tuple[int, int]]:
         part = part.strip()
         if not part:
             continue
-        first, _, last = part.partition("-")
+        first, dummy, last = part.partition("-")
         try:
             ranges.append((int(first), int(last or first)))
         except ValueError as exc:

@@ -32,8 +32,8 @@ _raw:
 
 from ansible.errors import AnsibleLookupError  # noqa: E402
 from ansible.plugins.lookup import LookupBase  # noqa: E402
-from ansible_collections.atlas.vllm.plugins.plugin_utils.role_specs import role_options  # noqa: E402
 from ansible_collections.atlas.vllm.plugins.module_utils.vllm_flags import spec_defaults  # noqa: E402
+from ansible_collections.atlas.vllm.plugins.plugin_utils.role_specs import role_options  # noqa: E402
 
 try:
     from ansible.template import trust_as_template

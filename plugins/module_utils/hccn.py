@@ -120,7 +120,7 @@ def parse_ping(text: str, expected: int | None = None) -> dict[str, Any]:
     """
     text = text or ""
     target = _PING_TARGET_RE.search(text)
-    rtt_ms = [float(time_ms) for _, time_ms in _PING_REPLY_RE.findall(text)]
+    rtt_ms = [float(time_ms) for dummy, time_ms in _PING_REPLY_RE.findall(text)]
     summary = _PING_SUMMARY_RE.search(text)
     if summary:
         transmitted, received, loss_pct = int(summary.group(1)), int(summary.group(2)), float(summary.group(3))

@@ -100,7 +100,7 @@ def _named_metrics(cell: str, header: list[str]) -> dict[str, str]:
 def _usage_pair(value: str | None) -> tuple[int | None, int | None]:
     if value is None or "/" not in value:
         return None, None
-    used, _, total = value.partition("/")
+    used, dummy, total = value.partition("/")
     return to_int(used), to_int(total)
 
 

@@ -34,10 +34,10 @@ def normalize_url(url: str) -> str:
     if not parts.hostname:
         raise ValueError(f"worker url {url!r} has no host")
     try:
-        _ = parts.port
+        dummy = parts.port
     except ValueError as exc:
         raise ValueError(f"worker url {url!r} has an invalid port") from exc
-    userinfo, _, hostport = parts.netloc.rpartition("@")
+    userinfo, dummy, hostport = parts.netloc.rpartition("@")
     netloc = (userinfo + "@" if userinfo else "") + hostport.lower()
     return urlunsplit((scheme, netloc, parts.path.rstrip("/"), parts.query, parts.fragment))
 

@@ -117,7 +117,7 @@ def manifest_digest(entries: dict[str, str]) -> str:
 
 def part_name(path: str) -> str:
     """Where a partial download of ``path`` lives: a dot-file beside it, so manifests and vLLM never see it."""
-    head, _, tail = path.rpartition("/")
+    head, dummy, tail = path.rpartition("/")
     hidden = f".{tail}{PART_SUFFIX}"
     return f"{head}/{hidden}" if head else hidden
 

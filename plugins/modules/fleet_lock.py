@@ -20,7 +20,7 @@ description:
   - In check mode nothing is written and nothing waited for; a lock held by another run is returned in
     RV(holder).
 author:
-  - atlas-vllm contributors
+  - atlas-vllm contributors (@atlas-vllm)
 extends_documentation_fragment:
   - atlas.vllm.read_only
 options:

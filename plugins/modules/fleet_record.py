@@ -18,7 +18,7 @@ description:
   - Runs on the controller only and needs no connection to the node. It writes in check mode too and never
     reports a change; it is bookkeeping, not a change to the node.
 author:
-  - atlas-vllm contributors
+  - atlas-vllm contributors (@atlas-vllm)
 extends_documentation_fragment:
   - atlas.vllm.read_only
 options:

@@ -18,7 +18,7 @@ description:
   - C(Get ipconf failed, because no ip was preset there!) is not an error; it yields a null C(ip).
   - The module only reads; it never reports a change.
 author:
-  - atlas-vllm contributors
+  - atlas-vllm contributors (@atlas-vllm)
 extends_documentation_fragment:
   - atlas.vllm.read_only
 options:

@@ -19,7 +19,7 @@ description:
     output is kept in C(raw).
   - The module sends ICMP from the NPU NICs but changes nothing; it never reports a change.
 author:
-  - atlas-vllm contributors
+  - atlas-vllm contributors (@atlas-vllm)
 extends_documentation_fragment:
   - atlas.vllm.read_only
 options:

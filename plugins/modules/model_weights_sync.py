@@ -35,7 +35,7 @@ description:
     verification record is bookkeeping and is not reported as a change.
   - Only the Python standard library is needed on the node (Python 3.9 or later).
 author:
-  - atlas-vllm contributors
+  - atlas-vllm contributors (@atlas-vllm)
 extends_documentation_fragment:
   - atlas.vllm.read_only
 options:

@@ -20,7 +20,7 @@ description:
   - The task fails only on bad options.
   - The module only reads; it never reports a change.
 author:
-  - atlas-vllm contributors
+  - atlas-vllm contributors (@atlas-vllm)
 extends_documentation_fragment:
   - atlas.vllm.read_only
   - atlas.vllm.npu_smi

@@ -24,7 +24,7 @@ description:
   - A call that does not answer within O(timeout) (npu-smi can hang on a device in a bad state) is stopped, with
     everything it started, and fails the task with RV(timed_out=true) instead of stalling the play.
 author:
-  - atlas-vllm contributors
+  - atlas-vllm contributors (@atlas-vllm)
 extends_documentation_fragment:
   - atlas.vllm.read_only
   - atlas.vllm.npu_smi

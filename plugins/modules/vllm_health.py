@@ -26,7 +26,7 @@ description:
   - An action plugin calls the module repeatedly, prints a progress line per host while it waits and enforces
     O(timeout); options marked C(action plugin) are handled on the controller. Never reports a change.
 author:
-  - atlas-vllm contributors
+  - atlas-vllm contributors (@atlas-vllm)
 extends_documentation_fragment:
   - atlas.vllm.read_only
   - atlas.vllm.vllm_api
@@ -224,6 +224,7 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.atlas.vllm.plugins.module_utils.vllm_health_inputs import (  # noqa: E402
+    ACTION_ARGUMENT_SPEC,
     ARGUMENT_SPEC,
     check_inputs,
     docker_path,
@@ -237,7 +238,7 @@ from ansible_collections.atlas.vllm.plugins.module_utils.vllm_watch import (  # 
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = AnsibleModule(argument_spec={**ARGUMENT_SPEC, **ACTION_ARGUMENT_SPEC}, supports_check_mode=True)
     try:
         image = check_inputs(module.params)
         docker = docker_path(module.params, module.get_bin_path)

@@ -20,7 +20,7 @@ description:
     Prometheus text, or lacks either gauge.
   - Reads only; never reports a change.
 author:
-  - atlas-vllm contributors
+  - atlas-vllm contributors (@atlas-vllm)
 extends_documentation_fragment:
   - atlas.vllm.read_only
   - atlas.vllm.vllm_api

@@ -26,7 +26,7 @@ description:
   - In check mode, reports what would be added, removed and written without calling C(add_worker) or
     C(remove_worker) and without writing.
 author:
-  - atlas-vllm contributors
+  - atlas-vllm contributors (@atlas-vllm)
 extends_documentation_fragment:
   - atlas.vllm.read_only
 options:
