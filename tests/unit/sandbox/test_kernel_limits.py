@@ -44,12 +44,19 @@ def test_counts_only_inotify_descriptors(tmp_path):
     assert kernel_limits.instances_in_use(tmp_path) == 3
 
 
-def test_restore_leaves_a_limit_someone_else_changed(tmp_path, monkeypatch):
+def _limit_and_record(tmp_path, monkeypatch, current: str, record: dict | None):
+    """A limit file holding `current` in place of the kernel's, and the record `up` left (None: none yet)."""
     limit = tmp_path / "max_user_instances"
-    limit.write_text("1024\n")
+    limit.write_text(current)
     monkeypatch.setattr(kernel_limits, "INSTANCES", limit)
-    record = tmp_path / "kernel-limits.json"
-    record.write_text(json.dumps({"found": 128, "set": 512}))
+    record_file = tmp_path / "kernel-limits.json"
+    if record is not None:
+        record_file.write_text(json.dumps(record))
+    return limit, record_file
+
+
+def test_restore_leaves_a_limit_someone_else_changed(tmp_path, monkeypatch):
+    limit, record = _limit_and_record(tmp_path, monkeypatch, "1024\n", {"found": 128, "set": 512})
     said = []
     kernel_limits.restore(record, said.append)
     assert limit.read_text() == "1024\n"
@@ -57,21 +64,14 @@ def test_restore_leaves_a_limit_someone_else_changed(tmp_path, monkeypatch):
 
 
 def test_restore_puts_back_the_value_found(tmp_path, monkeypatch):
-    limit = tmp_path / "max_user_instances"
-    limit.write_text("512\n")
-    monkeypatch.setattr(kernel_limits, "INSTANCES", limit)
-    record = tmp_path / "kernel-limits.json"
-    record.write_text(json.dumps({"found": 128, "set": 512}))
+    limit, record = _limit_and_record(tmp_path, monkeypatch, "512\n", {"found": 128, "set": 512})
     kernel_limits.restore(record, lambda line: None)
     assert limit.read_text() == "128\n"
 
 
 def test_raise_records_what_it_found(tmp_path, monkeypatch):
-    limit = tmp_path / "max_user_instances"
-    limit.write_text("128\n")
-    monkeypatch.setattr(kernel_limits, "INSTANCES", limit)
+    limit, record = _limit_and_record(tmp_path, monkeypatch, "128\n", None)
     monkeypatch.setattr(kernel_limits, "instances_in_use", lambda: 40)
-    record = tmp_path / "kernel-limits.json"
     said = []
     kernel_limits.raise_for(33, record, said.append)
     assert limit.read_text() == "512\n"
