@@ -95,8 +95,9 @@ oldest-core: $(OLDEST_STAMP)
 	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(OLDEST)/collections $(OLDEST)/bin/pytest -p no:cacheprovider tests/unit \
 	  --ignore=tests/unit/sandbox --ignore=tests/unit/scripts
 	@mkdir -p build/home
-	HOME=$(CURDIR)/build/home PATH=$(CURDIR)/$(OLDEST)/bin:$(PATH) \
-	  ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(OLDEST)/collections $(OLDEST)/bin/molecule test -s deploy
+	# .config/molecule/config.yml takes the collections from $(ATLAS_VLLM_VENV)/collections (default .venv).
+	HOME=$(CURDIR)/build/home PATH=$(CURDIR)/$(OLDEST)/bin:$(PATH) ATLAS_VLLM_VENV=$(OLDEST) \
+	  $(OLDEST)/bin/molecule test -s deploy
 
 # One scenario alone, e.g. `make molecule-rolling` (changes and drains under load through the router).
 molecule-%: setup
