@@ -287,6 +287,14 @@ PERFORMANCE_TAIL = """
   read again only when the weights changed since the gate read it, and the HBM budget is judged only when an
   instance is about to start.
 
+## Sandbox fleets of 30 hosts and more
+
+Each simulated host runs its own systemd, dbus and dockerd, and the kernel counts their inotify instances per user,
+not per namespace. At Debian's default (`fs.inotify.max_user_instances` = 128) the hosts booted last log "Failed to
+create inotify object: Too many open files" and never start sshd: that is why a 32-node fleet did not boot before.
+`atlas-sim up` now raises the limit when the fleet needs more (12 per host on top of what is in use) and says so;
+`atlas-sim down` puts the old value back. Real nodes are separate machines and are not concerned.
+
 ## mitogen
 
 Evaluated with `mitogen` 0.3.54 (PyPI) and ansible-core 2.19 on the sandbox, with
