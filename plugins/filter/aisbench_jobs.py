@@ -52,18 +52,18 @@ def _job_processes(ps_lines: list[str], work_dir: Any) -> list[tuple[str, str, s
         raise AnsibleFilterError(f"the AISBench job filters need the absolute work directory, got {work_dir!r}")
     processes = [p for p in map(_parse, ps_lines or []) if p is not None]
     # Session 0 holds kernel threads; a process never shares it with an evaluation.
-    sessions = {process[1] for process in processes if process[1] != "0" and _evaluates_into(process[2], work_dir)}
+    sessions = {sid for _pid, sid, args in processes if sid != "0" and _evaluates_into(args, work_dir)}
     return [p for p in processes if p[1] in sessions]
 
 
 def aisbench_job_pids(ps_lines: list[str], work_dir: Any) -> list[str]:
-    return [process[0] for process in _job_processes(ps_lines, work_dir)]
+    return [pid for pid, _sid, _args in _job_processes(ps_lines, work_dir)]
 
 
 def aisbench_job_ids(ps_lines: list[str], work_dir: Any) -> list[str]:
     ids = []
-    for process in _job_processes(ps_lines, work_dir):
-        argv = process[2].split()
+    for _pid, _sid, args in _job_processes(ps_lines, work_dir):
+        argv = args.split()
         for path, job in zip(argv, argv[1:], strict=False):
             if path.endswith("async_wrapper.py") and job not in ids:
                 ids.append(job)
