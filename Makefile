@@ -32,12 +32,13 @@ help:
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/install_collections.py scripts/host-packages.txt
+$(STAMP): pyproject.toml scripts/install_collections.py scripts/install_promtool.py scripts/host-packages.txt
 	@scripts/install-host-packages.sh
 	@test -x $(BIN)/python || { echo "creating $(VENV)"; python3 -m venv $(VENV); }
 	@echo "installing Python packages into $(VENV) (first run: about a minute)"
 	@$(BIN)/pip install --quiet --disable-pip-version-check -e .
 	@$(BIN)/python scripts/install_collections.py
+	@$(BIN)/python scripts/install_promtool.py
 	@touch $@
 
 demo: setup

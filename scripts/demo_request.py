@@ -19,6 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 SIM = str(REPO / ".venv/bin/atlas-sim")
 SIM_HOME = Path(os.environ.get("ATLAS_SIM_HOME", REPO / "build/sandbox"))
 GATEWAY_PORT = 8443
+PROMETHEUS_PORT = 9090
 
 
 def _rel(path: Path) -> str:
@@ -83,7 +84,25 @@ def main() -> int:
         print("\nSend one yourself (the sandbox is reached through its lab network namespace):")
         print(f"  .venv/bin/atlas-sim run -- curl -s {endpoint}/v1/chat/completions \\\n"
               f"      -H 'Content-Type: application/json' -d @{_rel(request)}")
+    _print_where_to_look(gateways)
     return 0
+
+
+def _print_where_to_look(gateways: list[dict]) -> None:
+    """Prometheus on each gateway (with how many targets it sees up) and the newest fleet report's page."""
+    for gw in gateways:
+        url = f"http://{gw['ip']}:{PROMETHEUS_PORT}"
+        result = curl(f"{url}/api/v1/targets?state=active")
+        try:
+            targets = json.loads(result.stdout)["data"]["activeTargets"]
+            seen = f"{sum(t['health'] == 'up' for t in targets)}/{len(targets)} targets up"
+        except (ValueError, KeyError, TypeError):
+            seen = f"not answering: {(result.stderr or result.stdout).strip()[:200]}"
+        print(f"\nPrometheus on {gw['name']}: {url} ({seen}); its alerts:")
+        print(f"  .venv/bin/atlas-sim run -- curl -s {url}/api/v1/alerts")
+    reports = sorted((REPO / "reports").glob("*/report.html"))
+    if reports:
+        print(f"\nFleet report (open it in a browser; it needs no network): {_rel(reports[-1])}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ Operators of air-gapped fleets serve jemalloc from their own mirror; the sandbox
 The openEuler `jemalloc` rpm is repackaged from Debian's libjemalloc2 so that it installs the
 library at openEuler's path, /usr/lib64/libjemalloc.so.2. The apt repo also carries python3-venv
 and what it needs on a bookworm host, and nginx: the automation installs both from the site's repositories
-(the gateways' router runs in a venv, behind nginx), so the rootfs must not have them.
+(the gateways' router runs in a venv, behind nginx), so the rootfs must not have them. Prometheus, for the gateways'
+metrics, comes the same way.
 """
 
 from __future__ import annotations
@@ -35,12 +36,16 @@ DEBS = (
     "python3-venv", "python3.11-venv", "python3-pip-whl", "python3-setuptools-whl",
     "python3-distutils", "python3-lib2to3",
     "nginx", "nginx-common",
+    # Prometheus on the gateways, with what it depends on that a minbase bookworm lacks (its web UI's scripts).
+    "prometheus", "fonts-glyphicons-halflings", "javascript-common", "libjs-bootstrap", "libjs-bootstrap4",
+    "libjs-d3", "libjs-eonasdan-bootstrap-datetimepicker", "libjs-jquery", "libjs-jquery-hotkeys", "libjs-moment",
+    "libjs-moment-timezone", "libjs-mustache", "libjs-popper.js", "libjs-rickshaw",
 )
 # Debs that depend on the exact version of a rootfs package (python3.11-venv on python3.11, python3-venv
 # on python3): they are downloaded at the version the rootfs has, or apt on the hosts refuses them.
 PINNED_TO_ROOTFS = {"python3-venv": "python3", "python3.11-venv": "python3.11"}
 # Bump when what the mirrors hold changes: a cached mirror of another recipe is rebuilt.
-RECIPE_VERSION = "3"
+RECIPE_VERSION = "4"
 
 RPM_SPEC = """\
 Name:           jemalloc
