@@ -85,3 +85,25 @@ def test_odd_inventory_names_cannot_break_the_file(tmp_path):
                     prometheus_extra_scrape_configs=[{"job_name": "node", "static_configs": [{"targets": ["a:9100"]}]}])
     assert jobs(config)["npu_exporter"]["static_configs"][0]["labels"] == {"node": odd}
     assert jobs(config)["node"]["static_configs"] == [{"targets": ["a:9100"]}]
+
+
+def test_settings_prometheus_would_reject_stop_the_role_before_it_writes_anything(tmp_path):
+    playbook = tmp_path / "role.yml"
+    playbook.write_text("- hosts: all\n  connection: local\n  gather_facts: false\n  roles: [prometheus]\n")
+    bad = {"prometheus_retention_time": "15 days", "prometheus_alert_kv_cache_usage": 90,
+           "prometheus_npu_exporter_targets": [{"node": "atlas-01", "address": "10.0.0.11:8082", "port": 8082}]}
+    # --check: were the refusal to let anything through, nothing on this machine would change.
+    command = [str(REPO / ".venv/bin/ansible-playbook"), "--check", "-i", "gw-01,", "-e",
+               f"ansible_python_interpreter={sys.executable}", "-e", json.dumps(bad), str(playbook)]
+    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_ROLES_PATH": str(REPO / "roles")}
+    unknown = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert unknown.returncode != 0
+    assert "prometheus_npu_exporter_targets.port. Supported parameters include: address, node" in unknown.stdout
+    del bad["prometheus_npu_exporter_targets"]
+    command[command.index("-e", 5) + 1] = json.dumps(bad)
+    refused = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert refused.returncode != 0
+    output = refused.stdout + refused.stderr
+    assert "gw-01: prometheus_retention_time is '15 days', not a Prometheus duration" in output
+    assert "gw-01: prometheus_alert_kv_cache_usage is 90; it must be a number from 0.01 to 1.0" in output
+    assert "Install the prometheus package" not in output
