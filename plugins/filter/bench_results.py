@@ -88,7 +88,8 @@ def bench_serve_argv(settings: dict[str, Any]) -> list[str]:
              "--ready-check-timeout-sec", str(settings.get("ready_check_timeout", 600)),
              # Per-request progress bars would flood the task output.
              "--disable-tqdm",
-             "--save-result", "--result-dir", str(settings["result_dir"]),
+             # --save-detailed adds the per-request times the fleet report draws as distributions.
+             "--save-result", "--save-detailed", "--result-dir", str(settings["result_dir"]),
              "--result-filename", str(settings["result_filename"])]
     if settings.get("max_concurrency") not in (None, "", 0):
         argv += ["--max-concurrency", str(settings["max_concurrency"])]
@@ -157,7 +158,29 @@ def bench_result(raw: Any, instance: str | None = None, dataset: str | None = No
     for key in _OPTIONAL:
         if key in data:
             result[key] = data[key]
+    result.update(_request_samples(data, source))
     return result
+
+
+def _request_samples(data: dict[str, Any], source: str) -> dict[str, list[float]]:
+    """Per-request TTFT and TPOT (ms) of the requests that succeeded, from ``--save-detailed``'s lists.
+
+    A request's TPOT is the mean of its inter-token latencies: their sum is its latency after the first token, over
+    its output tokens after the first, as vLLM defines TPOT. Failed requests (a non-empty ``errors`` entry) have no
+    times. Without the lists (no ``--save-detailed``), nothing.
+    """
+    ttfts, itls = data.get("ttfts"), data.get("itls")
+    if not isinstance(ttfts, list) or not isinstance(itls, list):
+        return {}
+    errors = data.get("errors") if isinstance(data.get("errors"), list) else [""] * len(ttfts)
+    if not len(ttfts) == len(itls) == len(errors):
+        raise AnsibleFilterError(f"{source}: ttfts ({len(ttfts)}), itls ({len(itls)}) and errors ({len(errors)}) "
+                                 "should list the same requests")
+    ok = [index for index, error in enumerate(errors) if not error]
+    ttft_ms = [round(float(_number(ttfts[i], "ttfts", source)) * 1000, 3) for i in ok]
+    tpot_ms = [round(sum(float(_number(gap, "itls", source)) for gap in itls[i]) / len(itls[i]) * 1000, 3)
+               for i in ok if isinstance(itls[i], list) and itls[i]]
+    return {"request_ttft_ms": ttft_ms, "request_tpot_ms": tpot_ms}
 
 
 def _limit(slo: dict[str, Any], name: str) -> float | int | None:

@@ -10,6 +10,7 @@ Each stage records ``{host, stage, recorded, data}`` per node under ``reports/re
 ``{{ records | atlas.vllm.fleet_report(generated) }}``  -> report dict (secrets removed)
 ``{{ report | atlas.vllm.fleet_report_markdown }}``     -> Markdown an ops lead reads in 30 seconds
 ``{{ report | atlas.vllm.fleet_report_junit(drift) }}`` -> JUnit XML for CI systems
+``{{ report | atlas.vllm.fleet_report_html }}``         -> the page people look at (plugins/filter/fleet_report_html.py)
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.atlas.vllm.plugins.module_utils.readiness.checks import SEVERITY
 from ansible_collections.atlas.vllm.plugins.module_utils.redact import redact
 from ansible_collections.atlas.vllm.plugins.module_utils.report_coverage import (
     RUN_STAGE,
@@ -25,8 +27,13 @@ from ansible_collections.atlas.vllm.plugins.module_utils.report_coverage import 
     missing_problem,
     run_problem,
 )
+from ansible_collections.atlas.vllm.plugins.plugin_utils.fleet_report_views import (
+    as_list,
+    failing_checks,
+    hccl_matrix,
+    image_cell,
+)
 
-SEVERITY = {"PASS": 0, "WARNING": 1, "CRITICAL": 2}
 # The stage a gateway records its fleet endpoint under (playbooks/verify.yml).
 ENDPOINT_STAGE = "endpoint"
 # ... and the verdict on the certificate it serves (playbooks/gateway.yml).
@@ -90,6 +97,8 @@ def fleet_report(records: list[dict[str, Any]], generated: str, since: str | Non
         },
         "endpoints": gateways_listed,
         "nodes": ordered,
+        # The ping matrix of the nodes' hccl records as data, for renderers that draw it.
+        "hccl_matrix": hccl_matrix(ordered),
     }
 
 
@@ -119,11 +128,6 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
     return lines + ["| " + " | ".join(_cell(value) for value in row) + " |" for row in rows]
 
 
-def _failing_checks(node: dict[str, Any]) -> list[dict[str, Any]]:
-    checks = node.get("verdict", {}).get("checks", [])
-    return [c for c in checks if c.get("status") != "PASS"]
-
-
 def fleet_report_markdown(report: dict[str, Any]) -> str:
     summary = report["summary"]
     lines = [f"# Atlas fleet report — {report['generated']}", "",
@@ -140,16 +144,16 @@ def fleet_report_markdown(report: dict[str, Any]) -> str:
     lines += _table(["Node", "Verdict", "Instances ready", "Failing checks"], [
         [node["host"], node.get("verdict", {}).get("status", "not checked"),
          f"{sum(1 for i in node.get('instances', []) if i.get('ready'))}/{len(node.get('instances', []))}",
-         len(_failing_checks(node))] for node in report["nodes"]])
+         len(failing_checks(node))] for node in report["nodes"]])
     actions = [[node["host"], c.get("status"), c.get("device") if c.get("device") is not None else "-",
                 c.get("name"), c.get("detail"), c.get("action")]
-               for node in report["nodes"] for c in sorted(_failing_checks(node),
+               for node in report["nodes"] for c in sorted(failing_checks(node),
                                                            key=lambda c: -SEVERITY.get(c.get("status"), 2))]
     if actions:
         lines += ["", "## What to do", ""]
         lines += _table(["Node", "Severity", "Device", "Check", "Seen", "Action"], actions)
     instances = [[node["host"], i.get("name"), i.get("url"), ",".join(str(d) for d in i.get("devices", [])),
-                  i.get("state"), i.get("time_to_ready_s"), _image_cell(i)]
+                  i.get("state"), i.get("time_to_ready_s"), image_cell(i)]
                  for node in report["nodes"] for i in node.get("instances", [])]
     if instances:
         lines += ["", "## Instances", ""]
@@ -160,25 +164,17 @@ def fleet_report_markdown(report: dict[str, Any]) -> str:
         lines += ["", "## NPU network (HCCL ping matrix)", ""] + [f"- {line}" for line in dict.fromkeys(matrix)]
     bench = [[node["host"], b.get("instance"), b.get("request_throughput"), b.get("output_throughput"),
               b.get("p99_ttft_ms"), b.get("p99_tpot_ms"), b.get("failed"), b.get("slo_status")]
-             for node in report["nodes"] for b in _as_list(node.get("benchmark"))]
+             for node in report["nodes"] for b in as_list(node.get("benchmark"))]
     if bench:
         lines += ["", "## Performance (vllm bench serve)", ""]
         lines += _table(["Node", "Instance", "Req/s", "Output tok/s", "P99 TTFT (ms)", "P99 TPOT (ms)", "Failed",
                          "SLO"], bench)
     accuracy = [[node["host"], a.get("instance"), a.get("dataset"), a.get("accuracy"), a.get("min_accuracy"),
-                 a.get("status")] for node in report["nodes"] for a in _as_list(node.get("accuracy"))]
+                 a.get("status")] for node in report["nodes"] for a in as_list(node.get("accuracy"))]
     if accuracy:
         lines += ["", "## Accuracy (AISBench)", ""]
         lines += _table(["Node", "Instance", "Dataset", "Accuracy", "Minimum", "Result"], accuracy)
     return "\n".join(lines) + "\n"
-
-
-def _image_cell(instance: dict[str, Any]) -> str:
-    """The build an instance runs: its registry digest, else (an image loaded from an archive) its image ID."""
-    digests = instance.get("image_digests") or []
-    if digests:
-        return ", ".join(digests)
-    return f"{instance['image_id']} (no registry digest)" if instance.get("image_id") else "-"
 
 
 def _endpoint_lines(endpoints: list[dict[str, Any]]) -> list[str]:
@@ -198,12 +194,6 @@ def _endpoint_lines(endpoints: list[dict[str, Any]]) -> list[str]:
     return [*lines, ""]
 
 
-def _as_list(value: Any) -> list[dict[str, Any]]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
 def _case(classname: str, name: str, failure: str | None = None) -> str:
     head = f"    <testcase classname={quoteattr(classname)} name={quoteattr(name)}"
     if failure is None:
@@ -217,17 +207,17 @@ def fleet_report_junit(report: dict[str, Any], drift: dict[str, int] | None = No
     for node in report["nodes"]:
         host = node["host"]
         if "verdict" in node:
-            failing = [c for c in _failing_checks(node) if c.get("status") == "CRITICAL"]
+            failing = [c for c in failing_checks(node) if c.get("status") == "CRITICAL"]
             text = "\n".join(f"{c.get('name')} device={c.get('device')}: {c.get('detail')} -> {c.get('action')}"
                              for c in failing)
             cases.append(_case(host, "preflight verdict", text or None))
         for instance in node.get("instances", []):
             problem = None if instance.get("ready") else f"{instance.get('name')} is {instance.get('state')}"
             cases.append(_case(host, f"instance {instance.get('name')} ready", problem))
-        for bench in _as_list(node.get("benchmark")):
+        for bench in as_list(node.get("benchmark")):
             problem = None if bench.get("slo_status", "PASS") == "PASS" else f"SLO breached: {bench.get('breaches')}"
             cases.append(_case(host, f"benchmark {bench.get('instance')} SLO", problem))
-        for accuracy in _as_list(node.get("accuracy")):
+        for accuracy in as_list(node.get("accuracy")):
             problem = None if accuracy.get("status", "PASS") == "PASS" else (
                 f"accuracy {accuracy.get('accuracy')} below {accuracy.get('min_accuracy')}")
             cases.append(_case(host, f"accuracy {accuracy.get('instance')}", problem))

@@ -45,6 +45,29 @@ def test_the_figures_the_project_keeps_come_from_the_file() -> None:
     assert "std_ttft_ms" not in result
 
 
+def test_without_save_detailed_there_are_no_per_request_times() -> None:
+    result = bench_result(json.dumps(SAVED), "vllm-0")
+    assert "request_ttft_ms" not in result and "request_tpot_ms" not in result
+
+
+def test_per_request_times_of_the_requests_that_succeeded_are_kept_in_ms() -> None:
+    # --save-detailed's lists: one entry per request, a failed request has an error text and no times.
+    detailed = {**SAVED, "num_prompts": 3, "completed": 2,
+                "input_lens": [211, 211, 211], "output_lens": [4, 0, 3], "generated_texts": ["a b c d", "", "a b c"],
+                "ttfts": [0.1012, 0.0, 0.0955], "itls": [[0.03, 0.031, 0.029], [], [0.04, 0.02]],
+                "errors": ["", "Bad Request", ""]}
+    result = bench_result(json.dumps(detailed), "vllm-0")
+    assert result["request_ttft_ms"] == [101.2, 95.5]
+    assert result["request_tpot_ms"] == [30.0, 30.0]
+    assert result["failed"] == 1
+    assert "generated_texts" not in result and "itls" not in result
+
+
+def test_per_request_lists_of_different_lengths_are_refused() -> None:
+    with pytest.raises(AnsibleFilterError, match=r"ttfts \(2\), itls \(1\) and errors \(2\)"):
+        bench_result({**SAVED, "ttfts": [0.1, 0.1], "itls": [[0.03]], "errors": ["", ""]}, "vllm-0")
+
+
 def test_failed_requests_are_the_prompts_that_did_not_complete() -> None:
     assert bench_result({**SAVED, "completed": 197})["failed"] == 3
 
@@ -151,7 +174,7 @@ def test_random_targets_the_completions_api_of_the_instance_and_saves_the_result
     assert (pairs["--num-prompts"], pairs["--request-rate"], pairs["--max-concurrency"]) == ("20", "inf", "4")
     assert (pairs["--random-input-len"], pairs["--random-output-len"]) == ("128", "64")
     assert (pairs["--result-dir"], pairs["--result-filename"]) == ("/tmp/atlas-vllm-bench", "vllm-1.json")
-    assert "--save-result" in argv and "--ignore-eos" in argv
+    assert "--save-result" in argv and "--save-detailed" in argv and "--ignore-eos" in argv
     assert "--backend" not in argv and "--random-mm-bucket-config" not in argv
 
 
