@@ -67,6 +67,7 @@ def up(spec: FleetSpec, progress: Progress) -> dict:
     root = rootfs.ensure(progress)
     mirror_root = mirror.ensure(progress, root)
     archive = images.ensure_archive(progress)
+    exporter_archive = images.ensure_exporter_archive(progress)
     weights.ensure_mirror(progress)
     _ensure_aisbench_kit(progress)
     if spec.gateways:
@@ -115,6 +116,7 @@ def up(spec: FleetSpec, progress: Progress) -> dict:
     if spec.image:
         images.load_all(names, archive, progress)
     images.push_to_registry(names[0], archive, loaded=spec.image, progress=progress)
+    images.push_exporter(names[0], exporter_archive, progress)
     write_inventory(record)
     progress(f"fleet up: {', '.join(every_name)} (inventory: {paths.inventory_file()})")
     return record

@@ -1,20 +1,21 @@
-"""The two layers of the simulated image: a Debian bookworm base with python3, and the `vllm` simulator on top.
+"""The layers of the simulated images: a Debian bookworm base with python3 (shared by both images), and the `vllm`
+simulator on top of it for the vLLM-Ascend image.
 
 The base comes from mmdebstrap (the machine's apt sources, no daemon). The simulator layer is a reproducible tar
-(fixed mtimes and owners, sorted entries), so equal sources always give the same diff_id.
+(layer_tar), so equal sources always give the same diff_id.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import platform
 import subprocess
-import tarfile
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from atlas_sim.image.layer_tar import LayerContent, python_sources
 
 SIM_PACKAGE = Path(__file__).resolve().parent / "vllm_sim"
 SIM_DEST = "vllm-workspace/vllm_sim"
@@ -43,7 +44,7 @@ if __name__ == "__main__":
 
 
 def sim_sources(package: Path = SIM_PACKAGE) -> list[Path]:
-    return sorted(p for p in package.rglob("*.py") if "__pycache__" not in p.parts)
+    return python_sources(package)
 
 
 def sources_hash(package: Path = SIM_PACKAGE) -> str:
@@ -56,37 +57,14 @@ def sources_hash(package: Path = SIM_PACKAGE) -> str:
     return digest.hexdigest()
 
 
-def _entry(name: str, kind: bytes, mode: int, size: int = 0) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.type, info.mode, info.size, info.mtime = kind, mode, size, 0
-    info.uid = info.gid = 0
-    info.uname = info.gname = "root"
-    return info
-
-
 def write_sim_layer(out: Path, package: Path = SIM_PACKAGE) -> Path:
     """Tar of /usr/local/bin/vllm, /vllm-workspace/vllm_sim, the CANN toolkit record and the /workspace directory."""
-    dirs = ["usr", "usr/local", "usr/local/bin", "vllm-workspace", "workspace"]
-    files: list[tuple[str, bytes, int]] = [
-        ("usr/local/bin/vllm", LAUNCHER.encode(), 0o755),
-        (f"{TOOLKIT_DIR}/ascend_toolkit_install.info", TOOLKIT_INFO.encode(), 0o644),
-    ]
-    parts = TOOLKIT_DIR.split("/")
-    dirs += ["/".join(parts[: i + 1]) for i in range(2, len(parts))]
-    for path in sim_sources(package):
-        rel = path.relative_to(package)
-        for parent in reversed(rel.parents[:-1]):
-            dirs.append(f"{SIM_DEST}/{parent.as_posix()}")
-        files.append((f"{SIM_DEST}/{rel.as_posix()}", path.read_bytes(), 0o644))
-    dirs.append(SIM_DEST)
-    tmp = out.with_name(out.name + ".partial")
-    with tarfile.open(tmp, "w", format=tarfile.GNU_FORMAT) as tar:
-        for name in sorted(set(dirs)):
-            tar.addfile(_entry(name, tarfile.DIRTYPE, 0o755))
-        for name, data, mode in sorted(files):
-            tar.addfile(_entry(name, tarfile.REGTYPE, mode, len(data)), io.BytesIO(data))
-    tmp.replace(out)
-    return out
+    content = LayerContent()
+    content.add_file("usr/local/bin/vllm", LAUNCHER.encode(), 0o755)
+    content.add_file(f"{TOOLKIT_DIR}/ascend_toolkit_install.info", TOOLKIT_INFO.encode(), 0o644)
+    content.add_package(package, SIM_DEST)
+    content.add_dir("workspace")
+    return content.write(out)
 
 
 def build_base_layer(out: Path, progress: Callable[[str], None], suite: str = "bookworm") -> Path:

@@ -298,6 +298,22 @@ def _net_health(node: dict[str, Any], lid: int, link: str, no_ip: bool) -> str:
     return "Init" if no_ip else "Success"
 
 
+def chip_processes(
+    node: dict[str, Any], logic_id: int, procs: list[dict[str, Any]] | None = None
+) -> list[tuple[int, str, int]]:
+    """(pid as seen from here, name, HBM MB) of every process holding HBM on one chip, as npu-smi lists them:
+    the foreign process of an hbm-busy fault first, then the live registrations, oldest first."""
+    procs = active_processes() if procs is None else procs
+    found: list[tuple[int, str, int]] = []
+    busy = hbm_busy_mb(node, logic_id)
+    if busy:
+        found.append((FOREIGN_PID_BASE + logic_id, FOREIGN_NAME, busy))
+    for proc in procs:
+        if logic_id in proc["devices"]:
+            found.append((resolve_pid(proc), str(proc.get("name", "")), int(proc["hbm_mb_per_device"])))
+    return found
+
+
 def visible_devices() -> list[int]:
     """Logic ids of /dev/davinciN in this mount namespace (a container sees only its --device nodes)."""
     dev_dir = Path(os.environ.get("ATLAS_TWIN_DEV_DIR") or "/dev")
