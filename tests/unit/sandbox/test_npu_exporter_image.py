@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from atlas_sim.image import build, exporter_image, layers
+from image_fakes import fake_base
 
 # build/metricConfiguration.json of MindCluster v7.3.0, as the real image carries it in /usr/local.
 REAL_METRIC_CONFIGURATION = """[
@@ -26,15 +27,6 @@ REAL_METRIC_CONFIGURATION = """[
   {"metricsGroup": "optical", "state": "ON"},
   {"metricsGroup": "hbm", "state": "ON"}
 ]"""
-
-
-def fake_base(path: Path) -> Path:
-    with tarfile.open(path, "w") as tar:
-        for name, data in (("etc/os-release", b'ID=debian\nVERSION_ID="12"\n'), ("usr/bin/python3", b"#!fake\n")):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return path
 
 
 @pytest.fixture

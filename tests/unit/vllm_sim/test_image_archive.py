@@ -10,21 +10,13 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from image_fakes import fake_base
 from vllm_sim_support import SANDBOX_DIR
 
 sys.path.insert(0, str(SANDBOX_DIR))
 
 from atlas_sim.image import build, layers  # noqa: E402
 from atlas_sim.image.docker_archive import image_config, layer_from_file, write_archive  # noqa: E402
-
-
-def fake_base(path: Path) -> Path:
-    with tarfile.open(path, "w") as tar:
-        for name, data in (("etc/os-release", b'ID=debian\nVERSION_ID="12"\n'), ("usr/bin/python3", b"#!fake\n")):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return path
 
 
 def read_member(tar: tarfile.TarFile, name: str) -> bytes:
