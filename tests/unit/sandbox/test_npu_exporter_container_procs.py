@@ -11,11 +11,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from npu_exporter_support import ALL_GROUPS, BUILD_VERSION, T0, ExporterNode, card_labels, series
-
 from atlas_sim.image.npu_exporter import container_procs
 from atlas_sim.image.npu_exporter.collector import MetricsCache
 from atlas_sim.image.npu_exporter.dcmi import Driver
+from npu_exporter_support import ALL_GROUPS, BUILD_VERSION, T0, ExporterNode, card_labels, series
 
 VLLM = {"id": "a1b2c3d4e5f60718", "pid": 1, "name": "VLLMWorker_TP", "devices": [0, 1],
         "hbm_mb_per_device": 52000, "started": 1767875000.0}
