@@ -91,7 +91,8 @@ def bench_serve_argv(settings: dict[str, Any]) -> list[str]:
              # --save-detailed adds the per-request times the fleet report draws as distributions.
              "--save-result", "--save-detailed", "--result-dir", str(settings["result_dir"]),
              "--result-filename", str(settings["result_filename"])]
-    if settings.get("max_concurrency") not in (None, "", 0):
+    # -e vllm_benchmark_max_concurrency=0 gives "0".
+    if settings.get("max_concurrency") not in (None, "", 0, "0"):
         argv += ["--max-concurrency", str(settings["max_concurrency"])]
     if settings.get("ignore_eos", True):
         argv.append("--ignore-eos")

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.atlas.vllm.plugins.plugin_utils.role_specs import DIGITS_OK, spec_value
 
 # A client name ends up in access logs and in the proxy configuration: a plain identifier.
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
@@ -24,6 +25,12 @@ _KEY = re.compile(r"^[A-Za-z0-9._~+/-]+=*$")
 
 def gateway_client_errors(clients: Any, min_length: int = 32, host: str = "?") -> list[str]:
     """What is wrong with ``vllm_gateway_clients`` ({name: key}); messages name clients, never keys."""
+    try:
+        # As the role's argument validation reads it: -e gives "32".
+        min_length = spec_value(min_length, "int")
+    except (TypeError, ValueError):
+        return [f"{host}: vllm_gateway_key_min_length is {min_length!r}; it must be a whole number, e.g. 32 "
+                f"{DIGITS_OK}"]
     prefix = f"{host}: vllm_gateway_clients"
     if clients is None or clients == {}:
         return [f"{prefix} is empty; every request would be refused. Give each client a name and a key of at least "
@@ -40,7 +47,7 @@ def gateway_client_errors(clients: Any, min_length: int = 32, host: str = "?") -
         if not isinstance(key, str) or not key:
             errors.append(f"{prefix}.{name}: the key is empty or not a string; set it (vault it)")
             continue
-        if len(key) < int(min_length):
+        if len(key) < min_length:
             errors.append(f"{prefix}.{name}: the key has {len(key)} characters, fewer than "
                           f"vllm_gateway_key_min_length ({min_length}); generate a longer one "
                           "(openssl rand -hex 32)")
@@ -77,10 +84,14 @@ def tls_expiry(not_after: str, warn_days: int = 30, now: datetime | None = None)
         expires = datetime.strptime(str(not_after), "%Y%m%d%H%M%SZ").replace(tzinfo=timezone.utc)
     except ValueError as exc:
         raise AnsibleFilterError(f"tls_expiry: {not_after!r} is not an ASN.1 time (YYYYMMDDhhmmssZ)") from exc
+    try:
+        warn_days = spec_value(warn_days, "int")
+    except (TypeError, ValueError) as exc:
+        raise AnsibleFilterError(f"tls_expiry: warn_days is {warn_days!r}, not a whole number of days") from exc
     now = now or datetime.now(timezone.utc)
     seconds = (expires - now).total_seconds()
     days_left = int(seconds // 86400)
-    verdict = "CRITICAL" if seconds <= 0 else "WARNING" if days_left < int(warn_days) else "OK"
+    verdict = "CRITICAL" if seconds <= 0 else "WARNING" if days_left < warn_days else "OK"
     return {"verdict": verdict, "days_left": days_left, "not_after": expires.isoformat()}
 
 

@@ -4,9 +4,11 @@
 
 ``{{ hostvars[node] | atlas.vllm.preflight_settings_errors(node) }}`` -> list of messages (empty when fine).
 
-One row per setting the preflight reads: what makes a value sound, and the message that names the node, the
-variable, its value (and type, where a quoted number is the usual mistake) and the rule. Only settings the
-node's inventory sets are checked; the others keep the roles' defaults. playbooks/validate.yml uses the same rows.
+One row per setting the preflight reads: its type, what makes a value sound, and the message that names the node,
+the variable, its value (and type) and the rule. A string that converts to the row's type the way the roles'
+argument validation converts it ("8", "yes", "2.5", as ``-e key=value`` gives them) is read as that number or
+boolean; one that does not is refused. Only settings the node's inventory sets are checked; the others keep the
+roles' defaults. playbooks/validate.yml uses the same rows.
 """
 
 from __future__ import annotations
@@ -17,18 +19,29 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ansible_collections.atlas.vllm.plugins.plugin_utils.role_specs import (
+    BOOLEAN_RULE,
+    DIGITS_OK,
+    NUMBER_OK,
+    spec_value,
+)
+
 HEALTH_VALUES = ["OK", "Warning", "Alarm", "Critical"]
 # Ascend versions: 24.1.0, 24.1.0.3, 25.3.rc1, 25.3.rc1.b061, 25.0.rc1.1 (case-insensitive rc).
 _VERSION = re.compile(r"^[0-9]+\.[0-9]+(\.([rR][cC])?[0-9]+)*(\.[bB][0-9]+)?$")
 
 
-def is_whole_number(value: Any) -> bool:
-    """An int written as one: YAML's true/false are ints to Python, a quoted "8" is a string."""
-    return isinstance(value, int) and not isinstance(value, bool)
+def converts(value: Any, kind: str | None) -> bool:
+    """Whether ``value`` reads as a setting of spec type ``kind`` (role_specs.spec_value)."""
+    try:
+        spec_value(value, kind)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _whole(value: Any, low: int, high: int) -> bool:
-    return is_whole_number(value) and low <= value <= high
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 def _number(value: Any, low: float, high: float) -> bool:
@@ -42,21 +55,25 @@ def _device_count(settings: Mapping[str, Any]) -> int:
 
 def _planned_devices_ok(value: Any, settings: Mapping[str, Any]) -> bool:
     count = _device_count(settings)
-    return isinstance(value, list) and all(_whole(device, 0, count - 1) for device in value)
+    return isinstance(value, list) and all(
+        converts(device, "int") and _whole(spec_value(device, "int"), 0, count - 1) for device in value)
 
 
 @dataclass(frozen=True)
 class Rule:
+    # Given the value read as ``kind`` (the spec type; None: taken as it is) and the node's other settings.
     ok: Callable[[Any, Mapping[str, Any]], bool]
     rule: Callable[[Mapping[str, Any]], str]
-    # Show the value's type too: "is "8" (str)" tells a quoted number apart from a number.
+    kind: str | None = None
+    # Show the value's type too: "is "8k" (str)" tells a string apart from a number.
     typed: bool = True
 
 
 RULES: dict[str, Rule] = {
     "npu_driver_expected_count": Rule(
         lambda value, _: _whole(value, 1, 16),
-        lambda _: "it must be a whole number from 1 to 16 (8 on Atlas 800I A2, 16 on A3), written without quotes."),
+        lambda _: f"it must be a whole number from 1 to 16, 8 on Atlas 800I A2 and 16 on A3 {DIGITS_OK}.",
+        kind="int"),
     "npu_driver_min_version": Rule(
         lambda value, _: isinstance(value, str) and bool(_VERSION.match(value)),
         lambda _: 'it must be a quoted Ascend version such as "25.2.0", "24.1.0.3" or "25.3.rc1" '
@@ -67,7 +84,8 @@ RULES: dict[str, Rule] = {
         typed=False),
     "npu_driver_min_free_hbm_mb": Rule(
         lambda value, _: _whole(value, 0, 131072),
-        lambda _: "it must be a whole number of MB from 0 to 131072, written without quotes."),
+        lambda _: f"it must be a whole number of MB from 0 to 131072, e.g. 28672 {DIGITS_OK}.",
+        kind="int"),
     "npu_driver_planned_devices": Rule(
         _planned_devices_ok,
         lambda settings: f"it must be a list of whole numbers from 0 to {_device_count(settings) - 1} "
@@ -80,17 +98,21 @@ RULES: dict[str, Rule] = {
         typed=False),
     "hccl_network_ping_count": Rule(
         lambda value, _: _whole(value, 1, 100),
-        lambda _: "it must be a whole number of packets from 1 to 100, written without quotes."),
+        lambda _: f"it must be a whole number of packets from 1 to 100, e.g. 3 {DIGITS_OK}.",
+        kind="int"),
     "hccl_network_max_loss_pct": Rule(
         lambda value, _: _number(value, 0, 100),
-        lambda _: "it must be a number of percent from 0 to 100, written without quotes."),
+        lambda _: f"it must be a number of percent from 0 to 100, e.g. 2.5 {NUMBER_OK}.",
+        kind="float"),
     "atlas_multi_node": Rule(
         lambda value, _: isinstance(value, bool),
-        lambda _: 'it must be true or false without quotes (a quoted "false" is a string, and would count as true).'),
+        lambda _: f"{BOOLEAN_RULE}.",
+        kind="bool"),
     "atlas_max_fail_percentage": Rule(
         lambda value, _: _whole(value, 0, 100),
-        lambda _: "it must be a whole number of percent from 0 (stop at the first failing node) to 100, "
-                  "without quotes."),
+        lambda _: "it must be a whole number of percent from 0 (stop at the first failing node) to 100 "
+                  f"{DIGITS_OK}.",
+        kind="int"),
 }
 
 
@@ -102,16 +124,24 @@ def _type_name(value: Any) -> str:
     return "NoneType" if value is None else type(value).__name__
 
 
-def preflight_settings_errors(hostvars: Mapping[str, Any], host: str) -> list[str]:
-    """The node's readiness settings (its hostvars) that break a rule, one message each."""
-    settings = {name: hostvars[name] for name in RULES if name in hostvars}
+def readiness_settings(hostvars: Mapping[str, Any], host: str) -> tuple[dict[str, Any], list[str]]:
+    """The node's readiness settings as the roles read them (a string that converts is converted), and one message
+    per setting that breaks its rule."""
+    given = {name: hostvars[name] for name in RULES if name in hostvars}
+    settings = {name: spec_value(value, RULES[name].kind) if converts(value, RULES[name].kind) else value
+                for name, value in given.items()}
     errors = []
-    for variable, value in settings.items():
+    for variable, value in given.items():
         rule = RULES[variable]
-        if not rule.ok(value, settings):
+        if not converts(value, rule.kind) or not rule.ok(settings[variable], settings):
             shown = json.dumps(value) + (f" ({_type_name(value)})" if rule.typed else "")
             errors.append(f"{host}: {variable} is {shown}; {rule.rule(settings)}")
-    return errors
+    return settings, errors
+
+
+def preflight_settings_errors(hostvars: Mapping[str, Any], host: str) -> list[str]:
+    """The node's readiness settings (its hostvars) that break a rule, one message each."""
+    return readiness_settings(hostvars, host)[1]
 
 
 class FilterModule:

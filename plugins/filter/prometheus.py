@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.atlas.vllm.plugins.plugin_utils.role_specs import DIGITS_OK, NUMBER_OK, spec_value
 
 # Prometheus's duration syntax (model.ParseDuration): units from the largest down, each at most once.
 _DURATION = re.compile(r"^(?:(?P<y>[0-9]+)y)?(?:(?P<w>[0-9]+)w)?(?:(?P<d>[0-9]+)d)?(?:(?P<h>[0-9]+)h)?"
@@ -33,13 +34,14 @@ _DURATIONS = {
     "prometheus_alert_ttft_for": True,
     "prometheus_alert_stray_hbm_for": True,
 }
-# Thresholds: (lowest, highest, what the range means).
+# Thresholds: (spec type, lowest, highest, what the range means). A string that converts to the type, as
+# -e key=value gives every value, is read as that number.
 _RANGES = {
-    "prometheus_alert_kv_cache_usage": (0.01, 1.0, "a ratio: 0.9 is 90 %"),
-    "prometheus_alert_waiting_requests": (1, 100000, "requests"),
-    "prometheus_alert_ttft_p95_ms": (1, 3600000, "milliseconds"),
-    "prometheus_alert_stray_hbm_mb": (1, 1048576, "MB"),
-    "prometheus_ready_timeout": (1, 3600, "seconds"),
+    "prometheus_alert_kv_cache_usage": ("float", 0.01, 1.0, "a ratio: 0.9 is 90 %"),
+    "prometheus_alert_waiting_requests": ("int", 1, 100000, "requests"),
+    "prometheus_alert_ttft_p95_ms": ("int", 1, 3600000, "milliseconds"),
+    "prometheus_alert_stray_hbm_mb": ("int", 1, 1048576, "MB"),
+    "prometheus_ready_timeout": ("int", 1, 3600, "seconds"),
 }
 _UNIT_SECONDS = {"y": 31536000, "w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1, "ms": 0.001}
 
@@ -74,12 +76,18 @@ def prometheus_settings_errors(settings: dict[str, Any], host: str = "?") -> lis
         errors.append(f"{host}: prometheus_scrape_timeout ({settings['prometheus_scrape_timeout']}) is longer than "
                       f"prometheus_scrape_interval ({settings['prometheus_scrape_interval']}); Prometheus refuses "
                       "that configuration. Shorten the timeout or lengthen the interval")
-    for name, (low, high, unit) in _RANGES.items():
+    for name, (kind, low, high, unit) in _RANGES.items():
         if name not in settings:
             continue
         value = settings[name]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-            errors.append(f"{host}: {name} is {value!r}; it must be a number from {low} to {high} ({unit})")
+        try:
+            number = spec_value(value, kind)
+        except (TypeError, ValueError):
+            number = None
+        if number is None or not low <= number <= high:
+            number_rule = f"a whole number from {low} to {high} ({unit}) {DIGITS_OK}" if kind == "int" else (
+                f"a number from {low} to {high} ({unit}) {NUMBER_OK}")
+            errors.append(f"{host}: {name} is {value!r}; it must be {number_rule}")
     listen = settings.get("prometheus_listen_address")
     if listen is not None:
         match = _LISTEN.match(listen) if isinstance(listen, str) else None

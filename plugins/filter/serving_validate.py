@@ -5,10 +5,12 @@
 ``{{ settings | atlas.vllm.serving_settings_errors(inventory_hostname) }}`` -> list of messages (empty when fine).
 
 ``settings`` holds the role settings the node's inventory sets (lookup ``atlas.vllm.role_options`` names them;
-unset ones are absent and keep the roles' defaults). Types and choices are the roles' argument specs. Each
-message names the node, the variable, its value and the rule, so an operator can fix the inventory without
-reading code. The same plan that the vllm role uses later (devices and ports per instance) is computed here, so
-overlapping devices or ports are refused in seconds.
+unset ones are absent and keep the roles' defaults). Types and choices are the roles' argument specs. A string
+where a number or boolean is expected ("8192", "yes", "0.9", as ``-e key=value`` and INI inventories give every
+value) is read as the roles' argument validation reads it, and the later checks see the converted value; a string
+that does not convert ("8k", "maybe") is refused. Each message names the node, the variable, its value and the
+rule, so an operator can fix the inventory without reading code. The same plan that the vllm role uses later
+(devices and ports per instance) is computed here, so overlapping devices or ports are refused in seconds.
 """
 
 from __future__ import annotations
@@ -18,10 +20,16 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.atlas.vllm.plugins.filter.preflight_validate import RULES as PREFLIGHT_RULES
-from ansible_collections.atlas.vllm.plugins.filter.preflight_validate import is_whole_number, preflight_settings_errors
+from ansible_collections.atlas.vllm.plugins.filter.preflight_validate import converts, readiness_settings
 from ansible_collections.atlas.vllm.plugins.filter.vllm_plan import vllm_hccl_ports, vllm_instance_plan
 from ansible_collections.atlas.vllm.plugins.filter.vllm_serve import vllm_serve_argv
-from ansible_collections.atlas.vllm.plugins.plugin_utils.role_specs import role_options
+from ansible_collections.atlas.vllm.plugins.plugin_utils.role_specs import (
+    BOOLEAN_RULE,
+    DIGITS_OK,
+    NUMBER_OK,
+    role_options,
+    spec_value,
+)
 
 _MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 # Rules the argument specs cannot express: ranges of whole numbers, and choices that include null (a spec's
@@ -66,6 +74,20 @@ def _label_errors(settings: dict[str, Any], host: str) -> list[str]:
             "the HBM of our own containers as foreign; set atlas_managed_label instead (every role follows it)"]
 
 
+def _type_rule(variable: str, spec: dict[str, Any]) -> str:
+    """What a value of the variable's spec type (and range) looks like, for its message."""
+    kind = spec.get("type", "str")
+    if kind == "bool":
+        return BOOLEAN_RULE
+    default = spec.get("default")
+    example = f", e.g. {default}" if isinstance(default, (int, float)) and not isinstance(default, bool) else ""
+    if kind == "float":
+        return f"it must be a number{example} {NUMBER_OK}"
+    low, high = _RANGES.get(variable, (None, None))
+    within = f" from {low} to {high}" if low is not None else ""
+    return f"it must be a whole number{within}{example} {DIGITS_OK}"
+
+
 def serving_settings_errors(settings: dict[str, Any], host: str) -> list[str]:
     errors: list[str] = []
 
@@ -73,40 +95,39 @@ def serving_settings_errors(settings: dict[str, Any], host: str) -> list[str]:
         errors.append(f"{host}: {variable} is {settings[variable]!r}; {rule}")
 
     # The readiness settings have rules of their own (the preflight's), with messages that name the usual mistake.
-    errors += preflight_settings_errors(settings, host)
+    readiness, readiness_errors = readiness_settings(settings, host)
+    errors += readiness_errors
     options = role_options()
+    # The settings as the roles read them: what every check below looks at.
+    values = {**settings, **readiness}
     for variable in settings:
         if variable in PREFLIGHT_RULES:
             continue
         spec = options.get(variable) or {}
-        value = settings[variable]
         kind = spec.get("type", "str")
+        if not converts(settings[variable], kind):
+            bad(variable, _type_rule(variable, spec))
+            continue
+        value = values[variable] = spec_value(settings[variable], kind)
         low, high = _RANGES.get(variable, (None, None))
-        if kind == "int" and value is not None and (
-            not is_whole_number(value) or (low is not None and not low <= value <= high)
-        ):
-            bad(variable, f"it must be a whole number from {low} to {high}, written without quotes" if low is not None
-                else "it must be a whole number, written without quotes")
-        elif kind == "bool" and value is not None and not isinstance(value, bool):
-            bad(variable, "it must be true or false without quotes (a quoted 'false' counts as true)")
-        elif kind == "float" and value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            bad(variable, "it must be a number, written without quotes")
+        if kind == "int" and value is not None and low is not None and not low <= value <= high:
+            bad(variable, _type_rule(variable, spec))
         elif kind in ("list", "dict") and value is not None and not isinstance(value, list if kind == "list" else dict):
             bad(variable, f"it must be a {'list' if kind == 'list' else 'mapping'}")
         choices = _NULLABLE_CHOICES.get(variable) or spec.get("choices")
         if choices and value not in choices:
             bad(variable, f"choose one of {', '.join(repr(c) for c in choices)}")
     if "vllm_shm_size" in settings:
-        size = docker_size_bytes(settings["vllm_shm_size"])
+        size = docker_size_bytes(values["vllm_shm_size"])
         if size is None:
             bad("vllm_shm_size", "it must be a docker size such as '1g' or '2048m'")
         elif size < SHM_FLOOR_BYTES:
             bad("vllm_shm_size", "the container's /dev/shm must be at least 1g: below it the engine core dies under "
                 "concurrent multimodal load (Docker's default is 64m); set 1g or more")
-    if "vllm_model" in settings and not _MODEL_ID.match(str(settings["vllm_model"] or "")):
+    if "vllm_model" in settings and not _MODEL_ID.match(str(values["vllm_model"] or "")):
         bad("vllm_model", "it must be a model id like 'Qwen/Qwen2.5-VL-7B-Instruct'")
-    errors += _label_errors(settings, host)
-    if settings.get("vllm_image_source") == "archive" and not settings.get("vllm_image_archive"):
+    errors += _label_errors(values, host)
+    if values.get("vllm_image_source") == "archive" and not values.get("vllm_image_archive"):
         errors.append(f"{host}: vllm_image_source is 'archive' but vllm_image_archive is not set; "
                       "set it to the controller path of the image archive")
     if errors:
@@ -115,7 +136,7 @@ def serving_settings_errors(settings: dict[str, Any], host: str) -> list[str]:
 
     def setting(variable: str) -> Any:
         # What the node will run with: the inventory's value, else the default the role's spec states.
-        return settings[variable] if variable in settings else options[variable].get("default")
+        return values[variable] if variable in values else options[variable].get("default")
 
     try:
         plan = vllm_instance_plan(setting("vllm_instances"), setting("vllm_tensor_parallel_size"),

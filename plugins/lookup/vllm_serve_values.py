@@ -13,6 +13,10 @@ description:
   - A variable the play defines (inventory, extra vars, play vars) keeps its value. Any other takes the default its
     C(roles/vllm/meta/argument_specs.yml) entry states, templated like a role default; those variables have no
     second default in C(defaults/main.yml).
+  - Each value is then read as the type its argument spec entry declares, the way the role's argument validation
+    reads it, so C(-e vllm_max_model_len=8192) gives the number 8192 and C(-e vllm_trust_remote_code=false) gives
+    false (as a string, C("false") would count as true). A value that does not convert fails the lookup, naming
+    the variable.
   - So a new flag is one row of the flag table and one option of the argument spec.
 version_added: 0.1.0
 """
@@ -33,7 +37,7 @@ _raw:
 from ansible.errors import AnsibleLookupError  # noqa: E402
 from ansible.plugins.lookup import LookupBase  # noqa: E402
 from ansible_collections.atlas.vllm.plugins.module_utils.vllm_flags import spec_defaults  # noqa: E402
-from ansible_collections.atlas.vllm.plugins.plugin_utils.role_specs import role_options  # noqa: E402
+from ansible_collections.atlas.vllm.plugins.plugin_utils.role_specs import role_options, spec_value  # noqa: E402
 
 try:
     from ansible.template import trust_as_template
@@ -47,8 +51,9 @@ class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         if terms:
             raise AnsibleLookupError(f"vllm_serve_values takes no terms, got {terms!r}")
+        options = role_options()
         try:
-            defaults = spec_defaults(role_options())
+            defaults = spec_defaults(options)
         except ValueError as exc:
             raise AnsibleLookupError(str(exc)) from exc
         variables = variables or {}
@@ -59,4 +64,14 @@ class LookupModule(LookupBase):
             else:
                 # Our own spec file, so its defaults are as trusted as a role's defaults/main.yml.
                 values[name] = trust_as_template(default) if isinstance(default, str) else default
-        return [self._templar.template(values)]
+        return [{name: self._typed(name, value, options[name].get("type", "str"))
+                 for name, value in self._templar.template(values).items()}]
+
+    @staticmethod
+    def _typed(name, value, kind):
+        # The role's argument validation converts a value only to check it: a string stays a string, and the
+        # argv builder would take "false" for true.
+        try:
+            return spec_value(value, kind)
+        except (TypeError, ValueError) as exc:
+            raise AnsibleLookupError(f"{name} is {value!r}; it must be a value of type {kind}: {exc}") from exc

@@ -61,6 +61,26 @@ def test_an_unset_flag_variable_takes_the_spec_default_and_a_set_one_its_value(r
     assert _lookup({"vllm_model": "m", row.variable: sample})[row.variable] == sample
 
 
+def test_flag_variables_given_as_strings_are_read_as_their_spec_types() -> None:
+    # -e key=value gives every value as a string; "false" must not switch a flag on.
+    values = _lookup({"vllm_model": "m", "vllm_max_model_len": "8192", "vllm_trust_remote_code": "false",
+                      "vllm_enforce_eager": "yes", "vllm_gpu_memory_utilization": "0.9",
+                      "vllm_enable_prefix_caching": "off"})
+    assert (values["vllm_max_model_len"], values["vllm_trust_remote_code"], values["vllm_enforce_eager"],
+            values["vllm_gpu_memory_utilization"], values["vllm_enable_prefix_caching"]) == (8192, False, True, 0.9,
+                                                                                               False)
+    argv = vllm_serve_argv({"model_path": "/m", **vllm_serve_settings(values)})
+    assert "--trust-remote-code" not in argv
+    assert {"--enforce-eager", "--no-enable-prefix-caching"} <= set(argv)
+    assert argv[argv.index("--max-model-len") + 1] == "8192"
+
+
+@pytest.mark.parametrize(("variable", "value"), [("vllm_max_model_len", "8k"), ("vllm_trust_remote_code", "maybe")])
+def test_a_flag_variable_that_does_not_convert_is_named(variable: str, value: str) -> None:
+    with pytest.raises(AnsibleLookupError, match=f"^{variable} is '{value}'; it must be a value of type"):
+        _lookup({"vllm_model": "m", variable: value})
+
+
 def test_a_new_flag_is_one_table_row_and_one_spec_option(monkeypatch: pytest.MonkeyPatch) -> None:
     """What a contributor adds for a new flag, and nothing else, reaches the values, the argv and the refusal of
     the same flag in vllm_extra_args."""
@@ -102,9 +122,9 @@ def test_settings_need_one_value_per_flag_variable() -> None:
 
 
 @pytest.mark.parametrize(("settings", "message"), [
-    ({"model_weights_http_timeout": "30"}, "model_weights_http_timeout is '30'; it must be a whole number, written"),
-    ({"model_weights_shared": "yes"}, "model_weights_shared is 'yes'; it must be true or false"),
-    ({"vllm_gpu_memory_utilization": "0.9"}, "vllm_gpu_memory_utilization is '0.9'; it must be a number"),
+    ({"model_weights_http_timeout": "30s"}, "model_weights_http_timeout is '30s'; it must be a whole number, e.g. 60"),
+    ({"model_weights_shared": "maybe"}, "model_weights_shared is 'maybe'; it must be true or false"),
+    ({"vllm_gpu_memory_utilization": "most"}, "vllm_gpu_memory_utilization is 'most'; it must be a number"),
     ({"vllm_extra_args": "--seed 7"}, "vllm_extra_args is '--seed 7'; it must be a list"),
 ])
 def test_every_role_setting_is_checked_against_its_spec_type(settings: dict, message: str) -> None:

@@ -201,6 +201,14 @@ def test_unbounded_concurrency_and_eos_and_extra_args() -> None:
     assert argv[-2:] == ["--temperature", "0"]
 
 
+def test_settings_given_as_strings_reach_the_argv() -> None:
+    # -e key=value gives every value as a string.
+    pairs = _pairs(bench_serve_argv({**SETTINGS, "max_concurrency": "8", "num_prompts": "40"}))
+    assert (pairs["--max-concurrency"], pairs["--num-prompts"]) == ("8", "40")
+    # "0" is 0: unbounded, as null is.
+    assert "--max-concurrency" not in bench_serve_argv({**SETTINGS, "max_concurrency": "0"})
+
+
 @pytest.mark.parametrize("change, message", [
     ({"dataset": "sharegpt"}, "vllm_benchmark_dataset is 'sharegpt'"),
     ({"served_model_name": ""}, "needs served_model_name"),

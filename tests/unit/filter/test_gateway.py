@@ -70,3 +70,17 @@ def test_expiry_verdicts(not_after, verdict, days):
 def test_expiry_refuses_what_is_not_an_asn1_time():
     with pytest.raises(AnsibleFilterError):
         tls_expiry("2027-01-01", 30, NOW)
+
+
+def test_a_minimum_length_given_as_a_string_is_read_as_the_number_and_one_that_is_not_is_named():
+    # -e vllm_gateway_key_min_length=48 gives "48".
+    (error,) = gateway_client_errors({"team_a": KEY_A}, "48", "gw")
+    assert "40 characters" in error and "(48)" in error
+    (error,) = gateway_client_errors({"team_a": KEY_A}, "lots", "gw")
+    assert error.startswith("gw: vllm_gateway_key_min_length is 'lots'; it must be a whole number")
+
+
+def test_expiry_warning_days_given_as_a_string_are_read_as_the_number():
+    assert tls_expiry("20261231120000Z", "30", NOW)["verdict"] == "WARNING"
+    with pytest.raises(AnsibleFilterError, match="warn_days is '30d', not a whole number"):
+        tls_expiry("20261231120000Z", "30d", NOW)

@@ -55,14 +55,24 @@ def test_a_timeout_longer_than_the_interval_is_refused():
     assert "prometheus_scrape_timeout (1m) is longer than prometheus_scrape_interval (15s)" in error
 
 
-@pytest.mark.parametrize(("name", "value"), [("prometheus_alert_kv_cache_usage", 90),
-                                             ("prometheus_alert_kv_cache_usage", 0),
-                                             ("prometheus_alert_waiting_requests", 0),
-                                             ("prometheus_alert_ttft_p95_ms", "2000ms"),
-                                             ("prometheus_alert_stray_hbm_mb", True)])
-def test_a_threshold_outside_its_range_names_the_variable_and_the_range(name, value):
+@pytest.mark.parametrize(("name", "value", "rule"), [("prometheus_alert_kv_cache_usage", 90, "a number from 0.01"),
+                                                     ("prometheus_alert_kv_cache_usage", 0, "a number from 0.01"),
+                                                     ("prometheus_alert_kv_cache_usage", "most", "a number from 0.01"),
+                                                     ("prometheus_alert_waiting_requests", 0, "a whole number from 1"),
+                                                     ("prometheus_alert_ttft_p95_ms", "2000ms", "a whole number from"),
+                                                     ("prometheus_alert_stray_hbm_mb", True, "a whole number from"),
+                                                     ("prometheus_ready_timeout", "7200", "a whole number from 1")])
+def test_a_threshold_outside_its_range_names_the_variable_and_the_range(name, value, rule):
     (error,) = prometheus_settings_errors({**GOOD, name: value}, "gw-01")
-    assert error.startswith(f"gw-01: {name} is {value!r}; it must be a number from ")
+    assert error.startswith(f"gw-01: {name} is {value!r}; it must be {rule}")
+
+
+def test_thresholds_given_as_strings_that_convert_pass():
+    # -e key=value gives every value as a string.
+    strings = {"prometheus_alert_kv_cache_usage": "0.9", "prometheus_alert_waiting_requests": "16",
+               "prometheus_alert_ttft_p95_ms": "2000", "prometheus_alert_stray_hbm_mb": "8192",
+               "prometheus_ready_timeout": "60"}
+    assert prometheus_settings_errors({**GOOD, **strings}, "gw-01") == []
 
 
 @pytest.mark.parametrize("listen", ["9090", "0.0.0.0:99999", "0.0.0.0", "[::]:9090x"])

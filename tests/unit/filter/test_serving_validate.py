@@ -23,10 +23,35 @@ def test_shared_memory_of_at_least_the_floor_is_fine(size: str) -> None:
     assert serving_settings_errors({"vllm_shm_size": size}, "atlas-01") == []
 
 
+@pytest.mark.parametrize("settings", [
+    {"vllm_max_model_len": "8192"},
+    {"vllm_max_model_len": "8192", "vllm_max_num_batched_tokens": "8192", "vllm_max_num_seqs": "64"},
+    {"vllm_port": "8000", "vllm_hccl_base_port": "61000", "vllm_instances": "2", "vllm_tensor_parallel_size": "4"},
+    {"vllm_trust_remote_code": "yes"},
+    {"vllm_enforce_eager": "false", "vllm_async_scheduling": "True", "vllm_jemalloc_preload": "off"},
+    {"vllm_enable_prefix_caching": "1", "model_weights_shared": "no", "vllm_image_archive_keep": "on"},
+    {"vllm_gpu_memory_utilization": "0.9"},
+    {"vllm_benchmark_range_ratio": "0.5", "hccl_network_max_loss_pct": "1"},
+])
+def test_strings_that_convert_as_the_argument_spec_would_are_fine(settings: dict) -> None:
+    # -e key=value and INI inventories give every value as a string.
+    assert serving_settings_errors(settings, "atlas-01") == []
+
+
 @pytest.mark.parametrize(("settings", "message"), [
-    ({"vllm_tensor_parallel_size": "2"}, "atlas-02: vllm_tensor_parallel_size is '2'; it must be a whole number"),
+    ({"vllm_max_model_len": "8k"}, "atlas-02: vllm_max_model_len is '8k'; it must be a whole number from 1 to "
+                                   "10000000, e.g. 16384 (a string of digits, as -e gives it, is fine)"),
+    ({"vllm_tensor_parallel_size": "2.5"}, "atlas-02: vllm_tensor_parallel_size is '2.5'; it must be a whole number"),
     ({"vllm_port": 70000}, "atlas-02: vllm_port is 70000; it must be a whole number from 1 to 65535"),
-    ({"vllm_trust_remote_code": "false"}, "vllm_trust_remote_code is 'false'; it must be true or false"),
+    # A string that converts is still held to the range.
+    ({"vllm_port": "70000"}, "atlas-02: vllm_port is '70000'; it must be a whole number from 1 to 65535"),
+    # YAML's true is an int to Python; a boolean where a number is expected stays a mistake.
+    ({"vllm_port": True}, "atlas-02: vllm_port is True; it must be a whole number from 1 to 65535"),
+    ({"vllm_trust_remote_code": "maybe"}, "vllm_trust_remote_code is 'maybe'; it must be true or false (yes/no, "
+                                          "on/off and 1/0 too; quoted or not, as -e gives them, is fine)"),
+    ({"vllm_gpu_memory_utilization": "90%"}, "vllm_gpu_memory_utilization is '90%'; it must be a number (a string "
+                                             "such as '0.9', as -e gives it, is fine)"),
+    ({"vllm_benchmark_range_ratio": "half"}, "vllm_benchmark_range_ratio is 'half'; it must be a number, e.g. 0.0"),
     ({"vllm_network_mode": "nat"}, "vllm_network_mode is 'nat'; choose one of 'host', 'bridge'"),
     ({"vllm_image_variant": "310p"}, "vllm_image_variant is '310p'; choose one of"),
     ({"vllm_quantization": "w8a8"}, "vllm_quantization is 'w8a8'; choose one of None, 'ascend'"),
@@ -36,6 +61,9 @@ def test_shared_memory_of_at_least_the_floor_is_fine(size: str) -> None:
      "atlas-02: vllm_instances: NPU 1 is given to both vllm-0 and vllm-1"),
     ({"vllm_instances": [{"port": 8001}, {"port": 8001}]}, "vllm_instances: port 8001 is given to both"),
     ({"vllm_instances": 5, "vllm_tensor_parallel_size": 2}, "need 10 NPUs, but only 8 are healthy"),
+    # The plan is computed from the converted values, as the role computes it.
+    ({"vllm_instances": "3", "vllm_tensor_parallel_size": "2", "vllm_npu_count": "4"},
+     "need 6 NPUs, but only 4 are healthy"),
     ({"vllm_extra_args": ["--max-model-len", "4096"]}, "vllm_extra_args repeats --max-model-len"),
     ({"vllm_instances": 2, "vllm_tensor_parallel_size": 4, "vllm_extra_env": {"HCCL_IF_BASE_PORT": "60100"}},
      "atlas-02: vllm-0 and vllm-1 would both listen for HCCL on port 60100"),
