@@ -125,6 +125,20 @@ def test_the_settings_reach_the_rules_and_odd_inventory_names_stay_valid(tmp_pat
     assert recorded == [{"node": odd, "id": "2"}, {"node": odd, "id": "3"}]
 
 
+def test_thresholds_given_as_strings_render_as_numbers(tmp_path):
+    # -e key=value gives every value as a string; "0.97" * 100 would be the string repeated.
+    settings = {"prometheus_alert_waiting_requests": "48", "prometheus_alert_kv_cache_usage": "0.97",
+                "prometheus_alert_ttft_p95_ms": "1500", "prometheus_alert_stray_hbm_mb": "4096"}
+    rules = render(tmp_path, {**settings, "promtool_sample_targets": []})
+    result = run_promtool("check", "rules", *RULE_FILES, cwd=rules)
+    assert result.returncode == 0, result.stdout + result.stderr
+    alerts = alerts_of(rules / "atlas-alerts.rules.yml")
+    assert alerts["AtlasVllmRequestsWaiting"]["expr"].endswith("> 48")
+    assert alerts["AtlasVllmKvCacheFull"]["expr"].endswith("> 0.97")
+    assert "above 97 %" in alerts["AtlasVllmKvCacheFull"]["annotations"]["description"]
+    assert alerts["AtlasVllmTtftSlo"]["expr"].endswith("* 1000 > 1500")
+
+
 def test_a_fleet_without_instances_gets_a_valid_empty_assignment_group(tmp_path):
     rules = render(tmp_path, {"promtool_sample_targets": []})
     result = run_promtool("check", "rules", *RULE_FILES, cwd=rules)
