@@ -1,50 +1,18 @@
-"""The prometheus role's alert and NPU assignment rules, as Ansible renders them, checked and tested by promtool.
-
-tests/promtool/render.yml renders the role's templates with its defaults and variables for a sample serving plan;
-promtool (Debian 12's, the one the gateways run) then checks the files and runs the unit tests of tests/promtool.
+"""The prometheus role's alert and NPU assignment rules, as Ansible renders them (promtool_support.render, for a
+sample serving plan), checked by promtool and tested with the unit tests of tests/promtool.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from promtool_support import PROMTOOL_DIR, promtool, render, run_promtool
 
-REPO = Path(__file__).resolve().parents[2]
-PROMTOOL = REPO / ".venv" / "bin" / "promtool"
-PROMTOOL_DIR = REPO / "tests" / "promtool"
 RULE_FILES = ("atlas-alerts.rules.yml", "atlas-npu-assignments.rules.yml")
 TEST_FILES = sorted(PROMTOOL_DIR.glob("*.test.yml"))
-
-
-def promtool() -> str:
-    if not os.access(PROMTOOL, os.X_OK):
-        pytest.fail(f"{PROMTOOL} is missing: run `make setup` (it extracts promtool from Debian's prometheus package)")
-    return str(PROMTOOL)
-
-
-def render(dest: Path, extra_vars: dict | None = None) -> Path:
-    """Render the rule files into dest with tests/promtool/render.yml; extra_vars as -e."""
-    dest.mkdir(parents=True, exist_ok=True)
-    command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
-               str(PROMTOOL_DIR / "render.yml"), "-e", json.dumps({
-                   "promtool_render_dir": str(dest), "ansible_python_interpreter": sys.executable,
-                   **(extra_vars or {})})]
-    # A failure would otherwise be recorded as a host outcome in the checkout's reports directory.
-    env = {**os.environ, "ATLAS_RESULTS_DIR": str(dest / "results")}
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False, timeout=300, env=env)
-    assert result.returncode == 0, f"rendering the rules failed:\n{result.stdout}\n{result.stderr}"
-    return dest
-
-
-def run_promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([promtool(), *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=300)
 
 
 @pytest.fixture(scope="module")

@@ -7,17 +7,14 @@ molecule/shared/tasks/dashboard_queries.yml runs the same queries against a live
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
+from promtool_support import run_promtool
 
 REPO = Path(__file__).resolve().parents[2]
 DASHBOARD = REPO / "roles" / "prometheus" / "files" / "atlas-fleet-dashboard.json"
-PROMTOOL = REPO / ".venv" / "bin" / "promtool"
 # What Grafana puts in for its variables with "All" selected and a one-minute step; the live check does the same.
 VARIABLES = {"$__rate_interval": "1m", "$__interval": "1m", "$node": ".*"}
 # Every metric the fleet exports that the dashboard may read (vLLM 0.11, vllm-router 0.1.17, Huawei's NPU exporter),
@@ -125,14 +122,11 @@ def test_every_metric_the_dashboard_reads_is_one_the_fleet_exports():
 
 
 def test_promtool_parses_every_query(tmp_path):
-    if not os.access(PROMTOOL, os.X_OK):
-        pytest.fail(f"{PROMTOOL} is missing: run `make setup` (it extracts promtool from Debian's prometheus package)")
     rules = [{"record": f"dashboard:panel_{index}", "expr": substitute(expr)}
              for index, (_, _, expr) in enumerate(queries(load()))]
     rules_file = tmp_path / "dashboard.rules.yml"
     rules_file.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}), encoding="utf-8")
-    result = subprocess.run([str(PROMTOOL), "check", "rules", str(rules_file)], capture_output=True, text=True,
-                            check=False, timeout=120)
+    result = run_promtool("check", "rules", str(rules_file))
     assert result.returncode == 0, result.stdout + result.stderr
     # No Grafana variable is left for Prometheus to choke on.
     assert not [rule["expr"] for rule in rules if "$" in rule["expr"]]

@@ -8,43 +8,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import yaml
+from promtool_support import render, run_promtool
 
 REPO = Path(__file__).resolve().parents[2]
-PROMTOOL = REPO / ".venv/bin/promtool"
-ROLE = REPO / "roles/prometheus"
-
-PLAYBOOK = """
-- name: Render the scrape configuration with the role's defaults and variables
-  hosts: all
-  connection: local
-  gather_facts: false
-  tasks:
-    - name: Load the defaults, then the Debian variables
-      ansible.builtin.include_vars: {{file: "{role}/{{{{ item }}}}"}}
-      loop: [defaults/main.yml, vars/Debian.yml, vars/main.yml]
-    - name: An empty rules file where the configuration names its rule files
-      ansible.builtin.copy: {{content: "groups: []\\n", dest: "{{{{ item.dest }}}}", mode: "0644"}}
-      loop: "{{{{ __prometheus_rule_files }}}}"
-    - name: Render
-      ansible.builtin.template: {{src: "{role}/templates/prometheus.yml.j2", dest: "{out}/prometheus.yml", mode: "0644"}}
-"""
 
 
-def render(tmp_path: Path, **extra) -> dict:
-    if not PROMTOOL.is_file():
-        pytest.fail(f"{PROMTOOL} is missing: run `make setup`")
-    playbook = tmp_path / "render.yml"
-    playbook.write_text(PLAYBOOK.format(role=ROLE, out=tmp_path))
-    extra = {"__prometheus_config_dir": str(tmp_path), "vllm_router_prometheus_port": 29000, **extra}
-    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg")}
-    result = subprocess.run([str(REPO / ".venv/bin/ansible-playbook"), "-i", "gw-01,", "-l", "gw-01",
-                             "-e", f"ansible_python_interpreter={sys.executable}", "-e", json.dumps(extra),
-                             str(playbook)], capture_output=True, text=True, env=env, cwd=REPO)
-    assert result.returncode == 0, result.stdout + result.stderr
-    config = tmp_path / "prometheus.yml"
-    check = subprocess.run([str(PROMTOOL), "check", "config", str(config)], capture_output=True, text=True)
+def render_config(tmp_path: Path, **extra) -> dict:
+    """prometheus.yml for gateway gw-01, as the role renders it (promtool_support.render), checked by promtool."""
+    config = render(tmp_path, {"vllm_router_prometheus_port": 29000, **extra}, host="gw-01") / "prometheus.yml"
+    check = run_promtool("check", "config", str(config))
     assert check.returncode == 0, check.stdout + check.stderr
     return yaml.safe_load(config.read_text())
 
@@ -54,7 +27,7 @@ def jobs(config: dict) -> dict:
 
 
 def test_every_target_of_the_plan_is_scraped_with_its_labels(tmp_path):
-    config = render(tmp_path, prometheus_vllm_targets=[
+    config = render_config(tmp_path, prometheus_vllm_targets=[
         {"node": "atlas-01", "instance_name": "vllm-0", "url": "http://10.0.0.11:8000", "devices": [0, 1, 2, 3]},
         {"node": "atlas-01", "instance_name": "vllm-1", "url": "http://10.0.0.11:8001", "devices": [4, 5, 6, 7]},
     ], prometheus_npu_exporter_targets=[{"node": "atlas-01", "address": "10.0.0.11:8082"}],
@@ -75,13 +48,13 @@ def test_every_target_of_the_plan_is_scraped_with_its_labels(tmp_path):
 
 
 def test_an_empty_fleet_is_still_a_valid_configuration(tmp_path):
-    config = render(tmp_path)
+    config = render_config(tmp_path, promtool_sample_targets=[])
     assert jobs(config)["vllm"]["static_configs"] == [] and "alerting" not in config
 
 
 def test_odd_inventory_names_cannot_break_the_file(tmp_path):
     odd = 'atlas-01": x\n  evil: [1'
-    config = render(tmp_path, prometheus_npu_exporter_targets=[{"node": odd, "address": "10.0.0.11:8082"}],
+    config = render_config(tmp_path, prometheus_npu_exporter_targets=[{"node": odd, "address": "10.0.0.11:8082"}],
                     prometheus_extra_scrape_configs=[{"job_name": "node", "static_configs": [{"targets": ["a:9100"]}]}])
     assert jobs(config)["npu_exporter"]["static_configs"][0]["labels"] == {"node": odd}
     assert jobs(config)["node"]["static_configs"] == [{"targets": ["a:9100"]}]
