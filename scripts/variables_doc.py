@@ -99,7 +99,7 @@ PLAYBOOK_SETTINGS = [
     ("atlas_max_fail_percentage", "`0`", "share of CRITICAL nodes the preflight tolerates while healthy nodes go on"),
     ("atlas_health_timeout", "`900`", "seconds verify waits for every instance to be ready"),
     ("atlas_probe_prompt", "`What is in this image?`", "question of the multimodal probe"),
-    ("atlas_teardown_images", "`false`", "teardown also removes the vLLM and NPU exporter images where no container uses them"),
+    ("atlas_teardown_images", "`false`", "teardown also removes the vLLM and exporter images no container uses"),
     ("atlas_teardown_weights", "`false`", "teardown also removes the model directory"),
 ]
 
